@@ -1,0 +1,109 @@
+/// A generated protobuf message: a value type with a binary codec.
+///
+/// The `protobuf…` requirements are implemented by generated code and called by the runtime;
+/// users call ``serializedBytes()`` and ``init(serializedBytes:options:)``.
+public protocol ProtobufMessage: Hashable, Sendable {
+    /// The message's full protobuf name, such as `bastion.rpc.v1.CallHeader`.
+    static var protobufMessageName: String { get }
+
+    /// An empty message: every field at its default.
+    init()
+
+    /// Fields that arrived but are not part of this message's schema.
+    var unknownFields: ProtobufUnknownFields { get set }
+
+    /// Whether every proto2 `required` field, here and in nested messages, is set.
+    var protobufIsInitialized: Bool { get }
+
+    /// The encoded size in bytes; records nested sizes in `sizes` in encoding order.
+    func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int
+
+    /// Writes the fields, in the same order in which ``protobufSize(_:)`` visited them.
+    func protobufEncode(to writer: inout ProtobufWriter)
+
+    /// Reads fields until the reader reports the end of this message, merging into `self`.
+    mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError)
+}
+
+extension ProtobufMessage {
+    /// Creates a message and lets `populate` set its fields.
+    @inlinable
+    public init(_ populate: (inout Self) throws -> Void) rethrows {
+        self.init()
+        try populate(&self)
+    }
+
+    /// The number of bytes ``serializedBytes()`` returns.
+    @inlinable
+    public func serializedSize() -> Int {
+        var sizes = ProtobufSizeCache()
+        return protobufSize(&sizes)
+    }
+
+    /// The message in protobuf's binary format.
+    @inlinable
+    public func serializedBytes() -> [UInt8] {
+        var sizes = ProtobufSizeCache()
+        let size = protobufSize(&sizes)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var writer = ProtobufWriter(buffer: UnsafeMutableRawBufferPointer(buffer), sizeCache: sizes)
+            protobufEncode(to: &writer)
+            precondition(writer.bytesWritten == size, "protobuf size computation disagreed with encoding")
+            initialized = size
+        }
+    }
+
+    /// Encodes into memory the caller provides, for transports that frame messages in their own
+    /// buffers. Call ``serializedSize()`` first: `buffer` must hold exactly that many bytes.
+    @inlinable
+    public func serialize(into buffer: UnsafeMutableRawBufferPointer) {
+        var sizes = ProtobufSizeCache()
+        let size = protobufSize(&sizes)
+        precondition(buffer.count == size, "buffer holds \(buffer.count) bytes, the message needs \(size)")
+        var writer = ProtobufWriter(buffer: buffer, sizeCache: sizes)
+        protobufEncode(to: &writer)
+    }
+
+    /// Decodes a message from protobuf's binary format.
+    @inlinable
+    public init(
+        serializedBytes bytes: some Collection<UInt8>,
+        options: ProtobufDecodingOptions = .init()
+    ) throws(ProtobufError) {
+        // withContiguousStorageIfAvailable and withUnsafeBytes are untyped-rethrows, so the typed
+        // error travels out inside a Result.
+        let decode = { (buffer: UnsafeRawBufferPointer) -> Result<Self, ProtobufError> in
+            Result { () throws(ProtobufError) in try Self(unsafeBytes: buffer, options: options) }
+        }
+        let result =
+            bytes.withContiguousStorageIfAvailable { decode(UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes(decode)
+        self = try result.get()
+    }
+
+    /// Decodes a message from bytes the caller keeps alive for the duration of the call.
+    @inlinable
+    public init(unsafeBytes buffer: UnsafeRawBufferPointer, options: ProtobufDecodingOptions = .init()) throws(ProtobufError) {
+        self.init()
+        try merge(unsafeBytes: buffer, options: options)
+    }
+
+    /// Decodes fields from `buffer` into this message, as protobuf's merge does.
+    @inlinable
+    public mutating func merge(unsafeBytes buffer: UnsafeRawBufferPointer, options: ProtobufDecodingOptions = .init()) throws(ProtobufError) {
+        guard buffer.count <= options.maxMessageSize else {
+            throw ProtobufError(
+                code: .messageTooLarge,
+                message: "\(buffer.count) bytes exceed the limit of \(options.maxMessageSize)"
+            )
+        }
+        var reader = ProtobufReader(buffer: buffer, options: options)
+        try protobufDecode(from: &reader)
+        if !options.allowPartial && !protobufIsInitialized {
+            throw ProtobufError(
+                code: .missingRequiredField,
+                message: "\(Self.protobufMessageName) lacks a required field"
+            )
+        }
+    }
+}
