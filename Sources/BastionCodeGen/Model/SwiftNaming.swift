@@ -17,9 +17,8 @@ enum SwiftNaming {
     /// Type names that would collide with Swift's own meaning of a nested name (`Foo.Type`), or
     /// with standard-library types when a message has no package prefix.
     static let reservedTypeNames: Set<String> = [
-        "Type", "Protocol", "Self", "Any", "Error", "String", "Int", "Int32", "Int64", "UInt32", "UInt64",
-        "Bool", "Float", "Double", "Array", "Dictionary", "Optional", "Result", "Never", "Sendable",
-        "Hashable", "Equatable", "Void", "Character",
+        "Type", "Protocol", "Self", "Any", "String", "Int32", "Int64", "UInt32", "UInt64", "Bool", "Float",
+        "Double", "UInt8", "Int", "Sendable", "Hashable", "Equatable", "CaseIterable",
     ]
 
     /// Member names the generated code itself uses on every message.

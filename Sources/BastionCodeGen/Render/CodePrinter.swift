@@ -11,17 +11,32 @@ struct CodePrinter {
         }
     }
 
-    /// Prints `header {`, the body one level deeper, then `}` (or `closing`).
+    /// Prints `header {`, the body one level deeper, then `}`. A header that opens a closure
+    /// (`… in`) already holds its brace.
     mutating func block<Failure: Error>(
         _ header: String,
-        closing: String = "}",
         _ body: (inout CodePrinter) throws(Failure) -> Void
     ) throws(Failure) {
-        line(header + " {")
+        line(header.hasSuffix(" in") ? header : header + " {")
         indent()
         try body(&self)
         outdent()
-        line(closing)
+        line("}")
+    }
+
+    /// Prints a `switch` whose `case` labels stay at the switch's level, as swift-format has them.
+    mutating func switchBlock(_ subject: String, _ body: (inout CodePrinter) -> Void) {
+        line("switch \(subject) {")
+        body(&self)
+        line("}")
+    }
+
+    /// A `case` label followed by its body one level deeper.
+    mutating func caseLabel(_ label: String, _ body: (inout CodePrinter) -> Void) {
+        line(label)
+        indent()
+        body(&self)
+        outdent()
     }
 
     mutating func indent() { indentation += "    " }

@@ -36,7 +36,7 @@ struct EnumRenderer {
             printer.line("\(access)init() { self = .\(SwiftNaming.escaped(entry.defaultCaseName)) }")
             printer.line()
             printer.block("\(access)init\(entry.isClosed ? "?" : "")(rawValue: Int32)") { printer in
-                printer.block("switch rawValue") { printer in
+                printer.switchBlock("rawValue") { printer in
                     for valueIndex in canonical {
                         printer.line("case \(values[valueIndex].number ?? 0): self = .\(SwiftNaming.escaped(entry.caseNames[valueIndex]!))")
                     }
@@ -45,7 +45,7 @@ struct EnumRenderer {
             }
             printer.line()
             printer.block("\(access)var rawValue: Int32") { printer in
-                printer.block("switch self") { printer in
+                printer.switchBlock("self") { printer in
                     for valueIndex in canonical {
                         printer.line("case .\(SwiftNaming.escaped(entry.caseNames[valueIndex]!)): \(values[valueIndex].number ?? 0)")
                     }

@@ -178,12 +178,14 @@ struct MessageRenderer {
                 switch step {
                 case .field(let field): renderFieldSize(field, into: &printer)
                 case .oneof(let oneof):
-                    printer.block("switch self.\(SwiftNaming.escaped(oneof.swiftName))") { printer in
+                    printer.switchBlock("self.\(SwiftNaming.escaped(oneof.swiftName))") { printer in
                         for member in oneof.members {
                             let field = model.fields[member]
-                            printer.line("case .\(SwiftNaming.escaped(field.swiftName))(let value)?:")
+                            let size = valueSize(field.kind, "value", number: field.number)
+                            let binding = size.contains("value") ? "(let value)" : ""
+                            printer.line("case .\(SwiftNaming.escaped(field.swiftName))\(binding)?:")
                             printer.indent()
-                            printer.line("size += \(tagSize(field.tag) + extraTagSize(field)) + \(valueSize(field.kind, "value", number: field.number))")
+                            printer.line("size += \(tagSize(field.tag) + extraTagSize(field)) + \(size)")
                             printer.outdent()
                         }
                         printer.line("case nil: break")
@@ -272,7 +274,7 @@ struct MessageRenderer {
                 switch step {
                 case .field(let field): renderFieldEncode(field, into: &printer)
                 case .oneof(let oneof):
-                    printer.block("switch self.\(SwiftNaming.escaped(oneof.swiftName))") { printer in
+                    printer.switchBlock("self.\(SwiftNaming.escaped(oneof.swiftName))") { printer in
                         for member in oneof.members {
                             let field = model.fields[member]
                             printer.line("case .\(SwiftNaming.escaped(field.swiftName))(let value)?:")
@@ -351,7 +353,7 @@ struct MessageRenderer {
                     printer.line("try reader.skipField(tag, into: &self.unknownFields)")
                     return
                 }
-                printer.block("switch tag.rawValue") { printer in
+                printer.switchBlock("tag.rawValue") { printer in
                     for field in model.fieldsByNumber {
                         renderFieldDecode(field, into: &printer)
                     }
@@ -437,7 +439,7 @@ struct MessageRenderer {
             printer.line("var key: \(key.swiftType) = \(zeroValue(key))")
             printer.line("var value: \(value.swiftType) = \(zeroValue(value))")
             printer.block("try reader.readMapEntry { reader, tag throws(ProtobufError) in") { printer in
-                printer.block("switch tag.rawValue") { printer in
+                printer.switchBlock("tag.rawValue") { printer in
                     printer.line("case \(8 | key.wireType):")
                     printer.indent()
                     readValue(key, number: 1, assign: { "key = \($0)" }, into: &printer)
