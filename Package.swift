@@ -20,6 +20,12 @@ let package = Package(
         .executable(name: "protoc-gen-bastion", targets: ["protoc-gen-bastion"]),
         .plugin(name: "BastionProtobufPlugin", targets: ["BastionProtobufPlugin"]),
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
+        .library(name: "BastionStore", targets: ["BastionStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: Protobuf runtime (standard library only)
@@ -64,6 +70,42 @@ let package = Package(
             ),
             dependencies: ["protoc-gen-bastion"],
             path: "Tools/GenerateProtobufCode"
+        ),
+
+        // MARK: Store: typed tables over LMDB (Debian liblmdb-dev)
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(
+            name: "BastionStore",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionStoreTests",
+            dependencies: [
+                "BastionStore",
+                "StoreCrashWriter",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        // Writes under load and acknowledges each commit; the crash test kills it with SIGKILL.
+        .executableTarget(
+            name: "StoreCrashWriter",
+            dependencies: [
+                "BastionStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/StoreCrashWriter",
+            swiftSettings: defaultSwiftSettings
         ),
     ]
 )

@@ -1,0 +1,339 @@
+import CLMDB
+public import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The LMDB storage engine: one environment in a folder, one named LMDB database per table.
+///
+/// The environment is opened with `MDB_NOTLS`, so read transactions are not tied to a thread's
+/// reader slot and any thread may run one. Writes are serialised by LMDB's writer lock. When a
+/// write finds the map full, the engine aborts it, waits until no transaction is open in this
+/// process, doubles the map (up to ``LMDBConfiguration/maximumMapSize``) and runs the write again.
+public final class LMDBEngine: StorageEngine, @unchecked Sendable {
+    // @unchecked: `environment` is only used under `mapLock`, and LMDB's environment is safe to
+    // share between threads; everything else is immutable or behind a Mutex.
+
+    /// The store's folder.
+    public let path: String
+    /// The settings the store was opened with.
+    public let configuration: LMDBConfiguration
+    private let environment: OpaquePointer
+    private let mapLock = MapLock()
+    private let state: Mutex<State>
+    private let logger: Logger
+    /// LMDB's longest key, in bytes (511 for Debian's build).
+    let maxKeySize: Int
+
+    private struct State {
+        /// Every named table known to exist, and its handle. Handles stay valid until the
+        /// environment closes.
+        var tables: [String: MDB_dbi]
+        var mapSize: Int
+        var isClosed: Bool
+    }
+
+    /// Opens (creating if needed) the environment in the folder at `path`.
+    public init(path: String, configuration: LMDBConfiguration = LMDBConfiguration(), logger: Logger) throws {
+        self.path = path
+        self.configuration = configuration
+        self.logger = logger
+
+        try Self.makeFolder(path)
+        var environment: OpaquePointer?
+        try check(mdb_env_create(&environment), "Could not create an LMDB environment")
+        guard let environment else {
+            throw StoreError(code: .internalError, message: "mdb_env_create returned no environment")
+        }
+        do {
+            try check(mdb_env_set_maxreaders(environment, UInt32(configuration.maxReaders)), "Could not set maxReaders")
+            // +1 for the store's own `_meta` table.
+            try check(mdb_env_set_maxdbs(environment, MDB_dbi(configuration.maxTables + 1)), "Could not set maxTables")
+            try check(mdb_env_set_mapsize(environment, configuration.initialMapSize), "Could not set the map size")
+            var flags = clmdb_flag_notls()
+            switch configuration.durability.wrapped {
+            case .full: break
+            case .noMetaSync: flags |= clmdb_flag_nometasync()
+            case .noSync: flags |= clmdb_flag_nosync()
+            }
+            if !configuration.readAhead {
+                flags |= clmdb_flag_nordahead()
+            }
+            try check(
+                mdb_env_open(environment, path, flags, mode_t(configuration.fileMode)),
+                "Could not open the store at \(path)"
+            )
+            // A process that died inside a read transaction leaves its reader slot taken; free
+            // those before they pile up.
+            var staleReaders: Int32 = 0
+            try check(mdb_reader_check(environment, &staleReaders), "Could not check for stale readers")
+            if staleReaders > 0 {
+                logger.notice("Cleared stale LMDB reader slots", metadata: ["count": "\(staleReaders)"])
+            }
+        } catch {
+            mdb_env_close(environment)
+            throw error
+        }
+        self.environment = environment
+        self.maxKeySize = Int(mdb_env_get_maxkeysize(environment))
+        var info = MDB_envinfo()
+        mdb_env_info(environment, &info)
+        self.state = Mutex(State(tables: [:], mapSize: Int(info.me_mapsize), isClosed: false))
+        do {
+            try self.openExistingTables()
+        } catch {
+            self.close()
+            throw error
+        }
+        logger.info(
+            "Opened the store",
+            metadata: [
+                "path": "\(path)",
+                "lmdb": "\(String(cString: clmdb_version_string()))",
+                "mapSize": "\(info.me_mapsize)",
+                "durability": "\(configuration.durability)",
+            ]
+        )
+    }
+
+    deinit {
+        self.close()
+    }
+
+    /// Opens a handle for every named table in the file. Reads of a table never open handles
+    /// (LMDB allows one `mdb_dbi_open` at a time, and only write transactions are serialised), so
+    /// every table that exists must be known before any read.
+    private func openExistingTables() throws {
+        let tables = try self.write { storage -> [String: MDB_dbi] in
+            let txn = storage as! LMDBTransaction
+            return try txn.openAllNamedTables()
+        }
+        self.state.withLock { $0.tables.merge(tables) { old, _ in old } }
+    }
+
+    private static func makeFolder(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 {
+            let error = errno
+            guard error == EEXIST else {
+                throw StoreError(errno: error, "Could not create the store's folder \(path)")
+            }
+        }
+    }
+
+    // MARK: StorageEngine
+
+    public func read<Result>(_ body: (any StorageReadTransaction) throws -> Result) throws -> Result {
+        while true {
+            let outcome = try self.mapLock.withShared { () throws -> Result? in
+                let (tables, _) = try self.snapshot()
+                var handle: OpaquePointer?
+                let rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
+                if rc == MDB_MAP_RESIZED {
+                    return nil
+                }
+                try check(rc, "Could not begin a read transaction")
+                let txn = LMDBTransaction(handle: handle!, isWrite: false, tables: tables, engine: self)
+                defer { txn.abort() }
+                return try body(txn)
+            }
+            if let outcome {
+                return outcome
+            }
+            try self.adoptResizedMap()
+        }
+    }
+
+    public func write<Result>(_ body: (any StorageWriteTransaction) throws -> Result) throws -> Result {
+        while true {
+            var mapSizeSeen = 0
+            let outcome = try self.mapLock.withShared { () throws -> WriteOutcome<Result> in
+                let (tables, mapSize) = try self.snapshot()
+                mapSizeSeen = mapSize
+                var handle: OpaquePointer?
+                let rc = mdb_txn_begin(self.environment, nil, 0, &handle)
+                if rc == MDB_MAP_RESIZED {
+                    return .mapResized
+                }
+                try check(rc, "Could not begin a write transaction")
+                let txn = LMDBTransaction(handle: handle!, isWrite: true, tables: tables, engine: self)
+                let result: Result
+                do {
+                    result = try body(txn)
+                } catch {
+                    txn.abort()
+                    // The body may have caught the map-full error itself; grow all the same.
+                    if txn.hitMapFull { return .mapFull }
+                    throw error
+                }
+                if txn.hitMapFull {
+                    txn.abort()
+                    return .mapFull
+                }
+                let commit = txn.commit()
+                if commit == MDB_MAP_FULL {
+                    return .mapFull
+                }
+                try check(commit, "Could not commit a write transaction")
+                if !txn.createdTables.isEmpty {
+                    self.state.withLock { $0.tables.merge(txn.createdTables) { old, _ in old } }
+                }
+                return .committed(result)
+            }
+            switch outcome {
+            case .committed(let result):
+                return result
+            case .mapResized:
+                try self.adoptResizedMap()
+            case .mapFull:
+                try self.growMap(from: mapSizeSeen)
+            }
+        }
+    }
+
+    private enum WriteOutcome<Result> {
+        case committed(Result)
+        case mapFull
+        case mapResized
+    }
+
+    public func backup(to path: String) throws {
+        if mkdir(path, 0o700) != 0 {
+            let error = errno
+            guard error == EEXIST else {
+                throw StoreError(errno: error, "Could not create the backup folder \(path)")
+            }
+            guard try Self.isEmptyFolder(path) else {
+                throw StoreError(
+                    code: .alreadyExists,
+                    message: "The backup folder \(path) is not empty; back up into a new folder"
+                )
+            }
+        }
+        try self.mapLock.withShared {
+            _ = try self.snapshot()
+            try check(
+                mdb_env_copy2(self.environment, path, clmdb_flag_cp_compact()),
+                "Could not back up the store to \(path)"
+            )
+        }
+        self.logger.info("Backed up the store", metadata: ["to": "\(path)"])
+    }
+
+    public func statistics() throws -> StorageStatistics {
+        try self.read { storage in
+            let txn = storage as! LMDBTransaction
+            var counts: [String: Int] = [:]
+            for name in txn.tables.keys {
+                counts[name] = try txn.count(table: name)
+            }
+            var info = MDB_envinfo()
+            var stat = MDB_stat()
+            mdb_env_info(self.environment, &info)
+            mdb_env_stat(self.environment, &stat)
+            return StorageStatistics(
+                rowCounts: counts,
+                reservedBytes: Int(info.me_mapsize),
+                usedBytes: (Int(info.me_last_pgno) + 1) * Int(stat.ms_psize),
+                readersInUse: Int(info.me_numreaders),
+                maxReaders: Int(info.me_maxreaders)
+            )
+        }
+    }
+
+    public func close() {
+        self.mapLock.withExclusive {
+            let wasClosed = self.state.withLock { state in
+                defer { state.isClosed = true }
+                return state.isClosed
+            }
+            if !wasClosed {
+                mdb_env_close(self.environment)
+            }
+        }
+    }
+
+    // MARK: Growing the map
+
+    /// The known tables and the map size, or `.closed`.
+    private func snapshot() throws -> ([String: MDB_dbi], Int) {
+        try self.state.withLock { state in
+            guard !state.isClosed else {
+                throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
+            }
+            return (state.tables, state.mapSize)
+        }
+    }
+
+    /// Doubles the map, unless another write already grew it past `seen`.
+    private func growMap(from seen: Int) throws {
+        let limit = self.configuration.maximumMapSize
+        let grown = try self.mapLock.withExclusive(timeout: self.configuration.growthTimeout) { () throws -> Bool in
+            let current = try self.snapshot().1
+            guard current <= seen else { return true }
+            guard current < limit else { return false }
+            let target = min(max(current * 2, current + (1 << 20)), limit)
+            try check(mdb_env_set_mapsize(self.environment, target), "Could not grow the map to \(target) bytes")
+            var info = MDB_envinfo()
+            mdb_env_info(self.environment, &info)
+            self.state.withLock { $0.mapSize = Int(info.me_mapsize) }
+            self.logger.notice(
+                "Grew the store's map",
+                metadata: ["from": "\(current)", "to": "\(info.me_mapsize)", "path": "\(self.path)"]
+            )
+            return true
+        }
+        guard let grown else {
+            throw StoreError(
+                code: .mapFull,
+                message: """
+                    The store's map is full and could not grow: read transactions stayed open \
+                    longer than \(self.configuration.growthTimeout)
+                    """,
+                engineCode: MDB_MAP_FULL
+            )
+        }
+        guard grown else {
+            throw StoreError(
+                code: .mapFull,
+                message: """
+                    The store reached its maximum map size of \(limit) bytes; raise \
+                    LMDBConfiguration.maximumMapSize or free space
+                    """,
+                engineCode: MDB_MAP_FULL
+            )
+        }
+    }
+
+    /// Another process grew the map: adopt its size.
+    private func adoptResizedMap() throws {
+        try self.mapLock.withExclusive {
+            _ = try self.snapshot()
+            try check(mdb_env_set_mapsize(self.environment, 0), "Could not adopt the map's new size")
+            var info = MDB_envinfo()
+            mdb_env_info(self.environment, &info)
+            self.state.withLock { $0.mapSize = Int(info.me_mapsize) }
+        }
+    }
+
+    private static func isEmptyFolder(_ path: String) throws -> Bool {
+        guard let directory = opendir(path) else {
+            throw StoreError(errno: errno, "Could not read the folder \(path)")
+        }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." {
+                return false
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,286 @@
+import CLMDB
+
+/// One LMDB transaction, read-only or read-write. It belongs to the thread that began it and
+/// ends when the engine's closure returns; using it after that is a programming error and traps.
+final class LMDBTransaction: StorageWriteTransaction {
+    private var handle: OpaquePointer?
+    let isWrite: Bool
+    /// The tables known when the transaction began, plus those it created.
+    private(set) var tables: [String: MDB_dbi]
+    /// Tables this transaction created; published to the engine when it commits.
+    private(set) var createdTables: [String: MDB_dbi] = [:]
+    /// Whether a write failed with MDB_MAP_FULL (the transaction is then unusable).
+    private(set) var hitMapFull = false
+    private unowned let engine: LMDBEngine
+
+    init(handle: OpaquePointer, isWrite: Bool, tables: [String: MDB_dbi], engine: LMDBEngine) {
+        self.handle = handle
+        self.isWrite = isWrite
+        self.tables = tables
+        self.engine = engine
+    }
+
+    private var live: OpaquePointer {
+        guard let handle = self.handle else {
+            preconditionFailure("A store transaction was used after its closure returned")
+        }
+        return handle
+    }
+
+    func abort() {
+        if let handle = self.handle {
+            mdb_txn_abort(handle)
+            self.handle = nil
+        }
+    }
+
+    func commit() -> Int32 {
+        let rc = mdb_txn_commit(self.live)
+        self.handle = nil
+        return rc
+    }
+
+    // MARK: Tables
+
+    private func table(_ name: String, create: Bool) throws -> MDB_dbi? {
+        if let dbi = self.tables[name] {
+            return dbi
+        }
+        guard create else {
+            return nil
+        }
+        precondition(self.isWrite, "Tables are created in write transactions only")
+        guard !name.isEmpty, !name.utf8.contains(0) else {
+            throw StoreError(code: .invalidArgument, message: "A table name must be non-empty and contain no NUL")
+        }
+        var dbi: MDB_dbi = 0
+        try self.check(clmdb_open(self.live, name, clmdb_flag_create(), &dbi), "Could not create table '\(name)'")
+        self.tables[name] = dbi
+        self.createdTables[name] = dbi
+        return dbi
+    }
+
+    /// Opens every named table in the file (the keys of LMDB's main database).
+    func openAllNamedTables() throws -> [String: MDB_dbi] {
+        var names: [String] = []
+        var main: MDB_dbi = 0
+        try self.check(clmdb_open(self.live, nil, 0, &main), "Could not open the main database")
+        var cursor: OpaquePointer?
+        try self.check(mdb_cursor_open(self.live, main, &cursor), "Could not open a cursor")
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val()
+        var value = MDB_val()
+        var rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        while rc == 0 {
+            let bytes = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
+            if let name = String(validating: bytes, as: UTF8.self) {
+                names.append(name)
+            }
+            rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        guard rc == MDB_NOTFOUND else {
+            throw StoreError(lmdb: rc, "Could not list the store's tables")
+        }
+        var opened: [String: MDB_dbi] = [:]
+        for name in names {
+            var dbi: MDB_dbi = 0
+            let rc = clmdb_open(self.live, name, 0, &dbi)
+            // A key of the main database that isn't a table (nothing of ours writes one) is
+            // skipped rather than refused.
+            if rc == MDB_INCOMPATIBLE { continue }
+            try self.check(rc, "Could not open table '\(name)'")
+            opened[name] = dbi
+        }
+        self.tables.merge(opened) { old, _ in old }
+        return opened
+    }
+
+    // MARK: StorageReadTransaction
+
+    func withValue<Result>(
+        table: String,
+        key: [UInt8],
+        _ body: (UnsafeRawBufferPointer?) throws -> Result
+    ) throws -> Result {
+        try self.checkKey(key, table: table)
+        guard let dbi = try self.table(table, create: false) else {
+            return try body(nil)
+        }
+        var value = MDB_val()
+        let rc = key.withUnsafeBytes { keyBytes in
+            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_get(self.live, dbi, &keyValue, &value)
+        }
+        if rc == MDB_NOTFOUND {
+            return try body(nil)
+        }
+        try self.check(rc, "Could not read from table '\(table)'")
+        return try body(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+
+    func withCursor<Result>(table: String, _ body: (any StorageCursor) throws -> Result) throws -> Result {
+        guard let dbi = try self.table(table, create: false) else {
+            return try body(EmptyCursor())
+        }
+        var handle: OpaquePointer?
+        try self.check(mdb_cursor_open(self.live, dbi, &handle), "Could not open a cursor on table '\(table)'")
+        let cursor = LMDBCursor(handle: handle!, transaction: self, table: table)
+        defer { cursor.close() }
+        return try body(cursor)
+    }
+
+    func count(table: String) throws -> Int {
+        guard let dbi = try self.table(table, create: false) else {
+            return 0
+        }
+        var stat = MDB_stat()
+        try self.check(mdb_stat(self.live, dbi, &stat), "Could not count table '\(table)'")
+        return Int(stat.ms_entries)
+    }
+
+    // MARK: StorageWriteTransaction
+
+    func put(table: String, key: [UInt8], value: [UInt8], overwrite: Bool) throws -> Bool {
+        precondition(self.isWrite, "Writes need a write transaction")
+        try self.checkKey(key, table: table)
+        let dbi = try self.table(table, create: true)!
+        let rc = key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var dataValue = MDB_val(
+                    mv_size: valueBytes.count,
+                    mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
+                )
+                return mdb_put(self.live, dbi, &keyValue, &dataValue, overwrite ? 0 : clmdb_flag_nooverwrite())
+            }
+        }
+        if rc == MDB_KEYEXIST {
+            return false
+        }
+        try self.check(rc, "Could not write to table '\(table)'")
+        return true
+    }
+
+    func delete(table: String, key: [UInt8]) throws -> Bool {
+        precondition(self.isWrite, "Writes need a write transaction")
+        try self.checkKey(key, table: table)
+        guard let dbi = try self.table(table, create: false) else {
+            return false
+        }
+        let rc = key.withUnsafeBytes { keyBytes in
+            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_del(self.live, dbi, &keyValue, nil)
+        }
+        if rc == MDB_NOTFOUND {
+            return false
+        }
+        try self.check(rc, "Could not delete from table '\(table)'")
+        return true
+    }
+
+    func removeAll(table: String) throws {
+        precondition(self.isWrite, "Writes need a write transaction")
+        guard let dbi = try self.table(table, create: false) else {
+            return
+        }
+        try self.check(mdb_drop(self.live, dbi, 0), "Could not empty table '\(table)'")
+    }
+
+    // MARK: Errors
+
+    /// Throws for a non-zero return code, remembering MDB_MAP_FULL so the engine can grow the
+    /// map even if the caller catches the error.
+    func check(_ rc: Int32, _ context: @autoclosure () -> String) throws {
+        guard rc != 0 else { return }
+        if rc == MDB_MAP_FULL {
+            self.hitMapFull = true
+        }
+        throw StoreError(lmdb: rc, context())
+    }
+
+    private func checkKey(_ key: [UInt8], table: String) throws {
+        guard !key.isEmpty, key.count <= self.engine.maxKeySize else {
+            throw StoreError(
+                code: .invalidArgument,
+                message: """
+                    A key for table '\(table)' is \(key.count) bytes; keys must be 1 to \
+                    \(self.engine.maxKeySize) bytes
+                    """
+            )
+        }
+    }
+}
+
+/// A cursor over an LMDB database.
+final class LMDBCursor: StorageCursor {
+    private var handle: OpaquePointer?
+    private let transaction: LMDBTransaction
+    private let table: String
+    private var key = MDB_val()
+    private var value = MDB_val()
+    private var hasRow = false
+
+    init(handle: OpaquePointer, transaction: LMDBTransaction, table: String) {
+        self.handle = handle
+        self.transaction = transaction
+        self.table = table
+    }
+
+    func close() {
+        if let handle = self.handle {
+            mdb_cursor_close(handle)
+            self.handle = nil
+        }
+    }
+
+    func move(_ move: StorageCursorMove) throws -> Bool {
+        guard let handle = self.handle else {
+            preconditionFailure("A cursor was used after its closure returned")
+        }
+        let rc: Int32
+        switch move {
+        case .first: rc = mdb_cursor_get(handle, &self.key, &self.value, MDB_FIRST)
+        case .last: rc = mdb_cursor_get(handle, &self.key, &self.value, MDB_LAST)
+        case .next: rc = mdb_cursor_get(handle, &self.key, &self.value, MDB_NEXT)
+        case .previous: rc = mdb_cursor_get(handle, &self.key, &self.value, MDB_PREV)
+        case .atOrAfter(let target):
+            guard !target.isEmpty else {
+                return try self.move(.first)
+            }
+            rc = target.withUnsafeBytes { bytes in
+                // MDB_SET_RANGE reads the key only during the call; afterwards `key` points into
+                // the map.
+                self.key = MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                return mdb_cursor_get(handle, &self.key, &self.value, MDB_SET_RANGE)
+            }
+        }
+        if rc == MDB_NOTFOUND {
+            self.hasRow = false
+            return false
+        }
+        try self.transaction.check(rc, "Could not move a cursor on table '\(self.table)'")
+        self.hasRow = true
+        return true
+    }
+
+    func withCurrent<Result>(
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
+        precondition(self.hasRow, "The cursor is not on a row")
+        return try body(
+            UnsafeRawBufferPointer(start: self.key.mv_data, count: self.key.mv_size),
+            UnsafeRawBufferPointer(start: self.value.mv_data, count: self.value.mv_size)
+        )
+    }
+}
+
+/// The cursor over a table that doesn't exist yet.
+final class EmptyCursor: StorageCursor {
+    func move(_ move: StorageCursorMove) throws -> Bool { false }
+
+    func withCurrent<Result>(
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
+        preconditionFailure("The cursor is not on a row")
+    }
+}

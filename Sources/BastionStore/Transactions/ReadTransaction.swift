@@ -1,0 +1,283 @@
+/// A read-only snapshot of the store, valid only inside the closure that received it.
+///
+/// Hand it out with ``Store/withReadTransaction(_:)``. It is not copyable and not `Sendable`,
+/// and the closure is synchronous, so it can't be kept, sent to another task, or held across an
+/// `await`. The read methods live on ``ReadableTransaction``, shared with ``WriteTransaction``.
+public struct ReadTransaction: ReadableTransaction, ~Copyable {
+    public let storage: any StorageReadTransaction
+    public let now: StoreInstant
+
+    init(storage: any StorageReadTransaction, now: StoreInstant) {
+        self.storage = storage
+        self.now = now
+    }
+}
+
+@available(*, unavailable)
+extension ReadTransaction: Sendable {}
+
+/// The read operations, available in read and write transactions alike.
+///
+/// Write helpers that only read can take `borrowing some ReadableTransaction & ~Copyable`, so
+/// they work in both kinds of transaction.
+public protocol ReadableTransaction: ~Copyable {
+    /// The engine-level transaction underneath; for storage engines and tests, not services.
+    var storage: any StorageReadTransaction { get }
+
+    /// The store clock's time when the transaction began. Expiring rows are judged against it,
+    /// so a transaction sees a row consistently as live or expired.
+    var now: StoreInstant { get }
+}
+
+/// Decodes a stored value, turning a decoding failure into ``StoreError/Code/invalidData``.
+func decodeValue<Value: StoreValue>(_ type: Value.Type, from bytes: UnsafeRawBufferPointer, table: String) throws -> Value {
+    do {
+        return try Value(storeBytes: Array(bytes))
+    } catch let error as StoreError {
+        throw error
+    } catch {
+        throw StoreError(
+            code: .invalidData,
+            message: "A row in table '\(table)' could not be decoded as \(Value.self)",
+            cause: error
+        )
+    }
+}
+
+/// Decodes a stored key, naming the table on failure.
+func decodeKey<Key: StoreKey>(_ type: Key.Type, from bytes: UnsafeRawBufferPointer, table: String) throws -> Key {
+    do {
+        return try Key(storeKeyBytes: bytes)
+    } catch var error as StoreError {
+        error.message = "Table '\(table)': \(error.message)"
+        throw error
+    }
+}
+
+extension ReadableTransaction where Self: ~Copyable {
+    // MARK: Plain tables
+
+    /// The value stored under `key`, or `nil`.
+    public func get<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Value? {
+        try self.storage.withValue(table: table.name, key: key.storeKeyBytes) { bytes in
+            try bytes.map { try decodeValue(Value.self, from: $0, table: table.name) }
+        }
+    }
+
+    /// Whether a row is stored under `key`.
+    public func contains<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
+        try self.storage.withValue(table: table.name, key: key.storeKeyBytes) { $0 != nil }
+    }
+
+    /// The number of rows in `table`.
+    public func count<Key, Value>(_ table: Table<Key, Value>) throws -> Int {
+        try self.storage.count(table: table.name)
+    }
+
+    /// The rows in `range`, in key order (or reverse key order), at most `limit` of them.
+    public func scan<Key, Value>(
+        _ table: Table<Key, Value>,
+        _ range: KeyRange<Key> = .all,
+        reverse: Bool = false,
+        limit: Int = .max
+    ) throws -> [(key: Key, value: Value)] {
+        var rows: [(key: Key, value: Value)] = []
+        try self.forEach(table, range, reverse: reverse) { key, value in
+            rows.append((key, value))
+            return rows.count < limit
+        }
+        return rows
+    }
+
+    /// The keys in `range`, in key order (or reverse key order), at most `limit` of them.
+    /// Cheaper than ``scan(_:_:reverse:limit:)`` when the values aren't needed.
+    public func keys<Key, Value>(
+        _ table: Table<Key, Value>,
+        _ range: KeyRange<Key> = .all,
+        reverse: Bool = false,
+        limit: Int = .max
+    ) throws -> [Key] {
+        var keys: [Key] = []
+        guard limit > 0 else { return keys }
+        try self.storage.forEachRow(table: table.name, lower: range.lower, upper: range.upper, reverse: reverse) {
+            key, _ in
+            keys.append(try decodeKey(Key.self, from: key, table: table.name))
+            return keys.count < limit
+        }
+        return keys
+    }
+
+    /// Calls `body` with each row in `range`, in key order (or reverse key order), until it
+    /// returns `false`.
+    public func forEach<Key, Value>(
+        _ table: Table<Key, Value>,
+        _ range: KeyRange<Key> = .all,
+        reverse: Bool = false,
+        _ body: (Key, Value) throws -> Bool
+    ) throws {
+        try self.storage.forEachRow(table: table.name, lower: range.lower, upper: range.upper, reverse: reverse) {
+            key, value in
+            try body(
+                decodeKey(Key.self, from: key, table: table.name),
+                decodeValue(Value.self, from: value, table: table.name)
+            )
+        }
+    }
+
+    /// Calls `body` with a cursor over `table`, for walks that scans don't cover.
+    public func withCursor<Key, Value, Result>(
+        _ table: Table<Key, Value>,
+        _ body: (borrowing TableCursor<Key, Value>) throws -> Result
+    ) throws -> Result {
+        try self.storage.withCursor(table: table.name) { cursor in
+            try body(TableCursor(cursor: cursor, table: table.name))
+        }
+    }
+
+    // MARK: Secondary indexes
+
+    /// The row whose index key is `indexKey`, or `nil`; for unique indexes. On a non-unique
+    /// index, the first such row in primary-key order.
+    public func lookup<IndexKey, Key, Value>(
+        _ index: Index<IndexKey, Key, Value>,
+        _ indexKey: IndexKey,
+        in table: Table<Key, Value>
+    ) throws -> (key: Key, value: Value)? {
+        try self.lookupAll(index, indexKey, in: table, limit: 1).first
+    }
+
+    /// The rows whose index key is `indexKey`, in primary-key order, at most `limit` of them.
+    public func lookupAll<IndexKey, Key, Value>(
+        _ index: Index<IndexKey, Key, Value>,
+        _ indexKey: IndexKey,
+        in table: Table<Key, Value>,
+        limit: Int = .max
+    ) throws -> [(key: Key, value: Value)] {
+        table.checkHasIndex(index)
+        var rows: [(key: Key, value: Value)] = []
+        for key in try self.primaryKeys(index, indexKey, limit: limit) {
+            // The index and the table are written in the same transactions, so a missing row
+            // means the files are damaged.
+            guard let value = try self.get(table, key) else {
+                throw StoreError(
+                    code: .corrupt,
+                    message: "Index '\(index.name)' names a row that table '\(table.name)' does not have"
+                )
+            }
+            rows.append((key, value))
+        }
+        return rows
+    }
+
+    /// The primary keys of the rows whose index key is `indexKey`, in primary-key order.
+    public func primaryKeys<IndexKey, Key, Value>(
+        _ index: Index<IndexKey, Key, Value>,
+        _ indexKey: IndexKey,
+        limit: Int = .max
+    ) throws -> [Key] {
+        guard limit > 0 else { return [] }
+        let encoded = indexKey.storeKeyBytes
+        if index.isUnique {
+            let key = try self.storage.withValue(table: index.name, key: encoded) { bytes in
+                try bytes.map { try decodeKey(Key.self, from: $0, table: index.name) }
+            }
+            return key.map { [$0] } ?? []
+        }
+        let prefix = KeyPrefix(bytes: IndexLayout.entryPrefix(indexKey: encoded))
+        var keys: [Key] = []
+        try self.storage.forEachRow(table: index.name, lower: prefix.bytes, upper: prefix.upperBound, reverse: false) {
+            entry, _ in
+            let primary = UnsafeRawBufferPointer(rebasing: entry[prefix.bytes.count...])
+            keys.append(try decodeKey(Key.self, from: primary, table: index.name))
+            return keys.count < limit
+        }
+        return keys
+    }
+
+    // MARK: Expiring tables
+
+    /// The value stored under `key`, or `nil` if there is none or it has expired.
+    public func get<Key, Value>(_ table: ExpiringTable<Key, Value>, _ key: Key) throws -> Value? {
+        try self.entry(table, key)?.value
+    }
+
+    /// The value stored under `key` and its expiry time, or `nil` if there is none or it has
+    /// expired.
+    public func entry<Key, Value>(_ table: ExpiringTable<Key, Value>, _ key: Key) throws -> ExpiringEntry<Value>? {
+        let now = self.now
+        return try self.storage.withValue(table: table.name, key: key.storeKeyBytes) { bytes in
+            guard let bytes else { return nil }
+            let (expiresAt, payload) = try ExpiryLayout.split(bytes, table: table.name)
+            guard expiresAt > now else { return nil }
+            return ExpiringEntry(value: try decodeValue(Value.self, from: payload, table: table.name), expiresAt: expiresAt)
+        }
+    }
+
+    // MARK: Counters
+
+    /// The counter's value; zero if it was never set.
+    public func value<Key>(_ counters: CounterTable<Key>, _ key: Key) throws -> Int64 {
+        try self.storage.withValue(table: counters.name, key: key.storeKeyBytes) { bytes in
+            try bytes.map { try decodeValue(Int64.self, from: $0, table: counters.name) } ?? 0
+        }
+    }
+}
+
+/// A live row of an ``ExpiringTable`` and when it expires.
+public struct ExpiringEntry<Value: StoreValue>: Sendable {
+    /// The row's value.
+    public var value: Value
+    /// When the row stops being visible.
+    public var expiresAt: StoreInstant
+}
+
+extension Table {
+    func checkHasIndex<IndexKey>(_ index: Index<IndexKey, Key, Value>) {
+        precondition(
+            self.indexes.contains { $0.name == index.name },
+            "Index '\(index.name)' is not listed in the indexes of table '\(self.name)', so it isn't kept up to date"
+        )
+    }
+}
+
+extension StorageReadTransaction {
+    /// Walks the rows with `lower <= key < upper` (either bound optional), forwards or
+    /// backwards, until `body` returns `false`.
+    func forEachRow(
+        table: String,
+        lower: [UInt8]?,
+        upper: [UInt8]?,
+        reverse: Bool,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try self.withCursor(table: table) { cursor in
+            if reverse {
+                var found: Bool
+                if let upper {
+                    // The first key >= upper is just past the range: step back from it.
+                    found = try cursor.move(.atOrAfter(upper)) ? cursor.move(.previous) : cursor.move(.last)
+                } else {
+                    found = try cursor.move(.last)
+                }
+                while found {
+                    let goOn = try cursor.withCurrent { key, value in
+                        if let lower, compare(key, lower) < 0 { return false }
+                        return try body(key, value)
+                    }
+                    guard goOn else { return }
+                    found = try cursor.move(.previous)
+                }
+            } else {
+                var found = try lower.map { try cursor.move(.atOrAfter($0)) } ?? cursor.move(.first)
+                while found {
+                    let goOn = try cursor.withCurrent { key, value in
+                        if let upper, compare(key, upper) >= 0 { return false }
+                        return try body(key, value)
+                    }
+                    guard goOn else { return }
+                    found = try cursor.move(.next)
+                }
+            }
+        }
+    }
+}
