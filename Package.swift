@@ -46,6 +46,13 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
+            name: "BastionGeneratedTests",
+            dependencies: ["BastionProtobuf"],
+            exclude: ["python"],
+            swiftSettings: defaultSwiftSettings,
+            plugins: [.plugin(name: "BastionProtobufPlugin")]
+        ),
+        .testTarget(
             name: "BastionCodeGenTests",
             dependencies: ["BastionCodeGen", "BastionProtobuf"],
             swiftSettings: defaultSwiftSettings

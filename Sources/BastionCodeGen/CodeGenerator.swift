@@ -1,4 +1,4 @@
-public import BastionProtobuf
+import BastionProtobuf
 
 /// Turns protoc's CodeGeneratorRequest into Swift files: the logic behind `protoc-gen-bastion`.
 public enum CodeGenerator {

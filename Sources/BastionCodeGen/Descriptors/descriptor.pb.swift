@@ -184,48 +184,48 @@ public struct Google_Protobuf_FieldDescriptorProto: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 1: self = .double
-                case 2: self = .float
-                case 3: self = .int64
-                case 4: self = .uint64
-                case 5: self = .int32
-                case 6: self = .fixed64
-                case 7: self = .fixed32
-                case 8: self = .bool
-                case 9: self = .string
-                case 10: self = .group
-                case 11: self = .message
-                case 12: self = .bytes
-                case 13: self = .uint32
-                case 14: self = .`enum`
-                case 15: self = .sfixed32
-                case 16: self = .sfixed64
-                case 17: self = .sint32
-                case 18: self = .sint64
-                default: return nil
+            case 1: self = .double
+            case 2: self = .float
+            case 3: self = .int64
+            case 4: self = .uint64
+            case 5: self = .int32
+            case 6: self = .fixed64
+            case 7: self = .fixed32
+            case 8: self = .bool
+            case 9: self = .string
+            case 10: self = .group
+            case 11: self = .message
+            case 12: self = .bytes
+            case 13: self = .uint32
+            case 14: self = .`enum`
+            case 15: self = .sfixed32
+            case 16: self = .sfixed64
+            case 17: self = .sint32
+            case 18: self = .sint64
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .double: 1
-                case .float: 2
-                case .int64: 3
-                case .uint64: 4
-                case .int32: 5
-                case .fixed64: 6
-                case .fixed32: 7
-                case .bool: 8
-                case .string: 9
-                case .group: 10
-                case .message: 11
-                case .bytes: 12
-                case .uint32: 13
-                case .`enum`: 14
-                case .sfixed32: 15
-                case .sfixed64: 16
-                case .sint32: 17
-                case .sint64: 18
+            case .double: 1
+            case .float: 2
+            case .int64: 3
+            case .uint64: 4
+            case .int32: 5
+            case .fixed64: 6
+            case .fixed32: 7
+            case .bool: 8
+            case .string: 9
+            case .group: 10
+            case .message: 11
+            case .bytes: 12
+            case .uint32: 13
+            case .`enum`: 14
+            case .sfixed32: 15
+            case .sfixed64: 16
+            case .sint32: 17
+            case .sint64: 18
             }
         }
     }
@@ -243,18 +243,18 @@ public struct Google_Protobuf_FieldDescriptorProto: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 1: self = .`optional`
-                case 2: self = .`required`
-                case 3: self = .repeated
-                default: return nil
+            case 1: self = .`optional`
+            case 2: self = .`required`
+            case 3: self = .repeated
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .`optional`: 1
-                case .`required`: 2
-                case .repeated: 3
+            case .`optional`: 1
+            case .`required`: 2
+            case .repeated: 3
             }
         }
     }
@@ -462,18 +462,18 @@ public struct Google_Protobuf_FileOptions: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 1: self = .speed
-                case 2: self = .codeSize
-                case 3: self = .liteRuntime
-                default: return nil
+            case 1: self = .speed
+            case 2: self = .codeSize
+            case 3: self = .liteRuntime
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .speed: 1
-                case .codeSize: 2
-                case .liteRuntime: 3
+            case .speed: 1
+            case .codeSize: 2
+            case .liteRuntime: 3
             }
         }
     }
@@ -644,18 +644,18 @@ public struct Google_Protobuf_FieldOptions: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .string
-                case 1: self = .cord
-                case 2: self = .stringPiece
-                default: return nil
+            case 0: self = .string
+            case 1: self = .cord
+            case 2: self = .stringPiece
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .string: 0
-                case .cord: 1
-                case .stringPiece: 2
+            case .string: 0
+            case .cord: 1
+            case .stringPiece: 2
             }
         }
     }
@@ -675,18 +675,18 @@ public struct Google_Protobuf_FieldOptions: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .jsNormal
-                case 1: self = .jsString
-                case 2: self = .jsNumber
-                default: return nil
+            case 0: self = .jsNormal
+            case 1: self = .jsString
+            case 2: self = .jsNumber
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .jsNormal: 0
-                case .jsString: 1
-                case .jsNumber: 2
+            case .jsNormal: 0
+            case .jsString: 1
+            case .jsNumber: 2
             }
         }
     }
@@ -780,18 +780,18 @@ public struct Google_Protobuf_MethodOptions: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .idempotencyUnknown
-                case 1: self = .noSideEffects
-                case 2: self = .idempotent
-                default: return nil
+            case 0: self = .idempotencyUnknown
+            case 1: self = .noSideEffects
+            case 2: self = .idempotent
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .idempotencyUnknown: 0
-                case .noSideEffects: 1
-                case .idempotent: 2
+            case .idempotencyUnknown: 0
+            case .noSideEffects: 1
+            case .idempotent: 2
             }
         }
     }
@@ -1024,12 +1024,12 @@ extension Google_Protobuf_FileDescriptorSet {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = Google_Protobuf_FileDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.file.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                var value = Google_Protobuf_FileDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.file.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1119,48 +1119,48 @@ extension Google_Protobuf_FileDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    self.`package` = try reader.readString()
-                case 26:
-                    self.dependency.append(try reader.readString())
-                case 34:
-                    var value = Google_Protobuf_DescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.messageType.append(value)
-                case 42:
-                    var value = Google_Protobuf_EnumDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.enumType.append(value)
-                case 50:
-                    var value = Google_Protobuf_ServiceDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.service.append(value)
-                case 58:
-                    var value = Google_Protobuf_FieldDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.`extension`.append(value)
-                case 66:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                case 74:
-                    var value = self.sourceCodeInfo ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.sourceCodeInfo = value
-                case 80:
-                    self.publicDependency.append(try reader.readInt32())
-                case 82:
-                    try reader.readPacked(into: &self.publicDependency) { reader throws(ProtobufError) in try reader.readInt32() }
-                case 88:
-                    self.weakDependency.append(try reader.readInt32())
-                case 90:
-                    try reader.readPacked(into: &self.weakDependency) { reader throws(ProtobufError) in try reader.readInt32() }
-                case 98:
-                    self.syntax = try reader.readString()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                self.`package` = try reader.readString()
+            case 26:
+                self.dependency.append(try reader.readString())
+            case 34:
+                var value = Google_Protobuf_DescriptorProto()
+                try reader.readMessage(into: &value)
+                self.messageType.append(value)
+            case 42:
+                var value = Google_Protobuf_EnumDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.enumType.append(value)
+            case 50:
+                var value = Google_Protobuf_ServiceDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.service.append(value)
+            case 58:
+                var value = Google_Protobuf_FieldDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.`extension`.append(value)
+            case 66:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            case 74:
+                var value = self.sourceCodeInfo ?? .init()
+                try reader.readMessage(into: &value)
+                self.sourceCodeInfo = value
+            case 80:
+                self.publicDependency.append(try reader.readInt32())
+            case 82:
+                try reader.readPacked(into: &self.publicDependency) { reader throws(ProtobufError) in try reader.readInt32() }
+            case 88:
+                self.weakDependency.append(try reader.readInt32())
+            case 90:
+                try reader.readPacked(into: &self.weakDependency) { reader throws(ProtobufError) in try reader.readInt32() }
+            case 98:
+                self.syntax = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1242,44 +1242,44 @@ extension Google_Protobuf_DescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    var value = Google_Protobuf_FieldDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.field.append(value)
-                case 26:
-                    var value = Google_Protobuf_DescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.nestedType.append(value)
-                case 34:
-                    var value = Google_Protobuf_EnumDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.enumType.append(value)
-                case 42:
-                    var value = Google_Protobuf_DescriptorProto.ExtensionRange()
-                    try reader.readMessage(into: &value)
-                    self.extensionRange.append(value)
-                case 50:
-                    var value = Google_Protobuf_FieldDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.`extension`.append(value)
-                case 58:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                case 66:
-                    var value = Google_Protobuf_OneofDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.oneofDecl.append(value)
-                case 74:
-                    var value = Google_Protobuf_DescriptorProto.ReservedRange()
-                    try reader.readMessage(into: &value)
-                    self.reservedRange.append(value)
-                case 82:
-                    self.reservedName.append(try reader.readString())
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                var value = Google_Protobuf_FieldDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.field.append(value)
+            case 26:
+                var value = Google_Protobuf_DescriptorProto()
+                try reader.readMessage(into: &value)
+                self.nestedType.append(value)
+            case 34:
+                var value = Google_Protobuf_EnumDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.enumType.append(value)
+            case 42:
+                var value = Google_Protobuf_DescriptorProto.ExtensionRange()
+                try reader.readMessage(into: &value)
+                self.extensionRange.append(value)
+            case 50:
+                var value = Google_Protobuf_FieldDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.`extension`.append(value)
+            case 58:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            case 66:
+                var value = Google_Protobuf_OneofDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.oneofDecl.append(value)
+            case 74:
+                var value = Google_Protobuf_DescriptorProto.ReservedRange()
+                try reader.readMessage(into: &value)
+                self.reservedRange.append(value)
+            case 82:
+                self.reservedName.append(try reader.readString())
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1320,16 +1320,16 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.start = try reader.readInt32()
-                case 16:
-                    self.end = try reader.readInt32()
-                case 26:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.start = try reader.readInt32()
+            case 16:
+                self.end = try reader.readInt32()
+            case 26:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1362,12 +1362,12 @@ extension Google_Protobuf_DescriptorProto.ReservedRange {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.start = try reader.readInt32()
-                case 16:
-                    self.end = try reader.readInt32()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.start = try reader.readInt32()
+            case 16:
+                self.end = try reader.readInt32()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1398,12 +1398,12 @@ extension Google_Protobuf_ExtensionRangeOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1429,7 +1429,7 @@ extension Google_Protobuf_FieldDescriptorProto {
         if let value = self.options { size += 1 + sizes.message(value) }
         if let value = self.oneofIndex { size += 1 + ProtobufSize.int32(value) }
         if let value = self.jsonName { size += 1 + ProtobufSize.string(value) }
-        if let value = self.proto3Optional { size += 2 + 1 }
+        if self.proto3Optional != nil { size += 2 + 1 }
         return size
     }
 
@@ -1484,44 +1484,44 @@ extension Google_Protobuf_FieldDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    self.extendee = try reader.readString()
-                case 24:
-                    self.number = try reader.readInt32()
-                case 32:
-                    let raw = try reader.readInt32()
-                    if let value = Google_Protobuf_FieldDescriptorProto.Label(rawValue: raw) {
-                        self.label = value
-                    }
-                    else {
-                        reader.keepUnknownEnumValue(raw, fieldNumber: 4, in: &self.unknownFields)
-                    }
-                case 40:
-                    let raw = try reader.readInt32()
-                    if let value = Google_Protobuf_FieldDescriptorProto.TypeEnum(rawValue: raw) {
-                        self.type = value
-                    }
-                    else {
-                        reader.keepUnknownEnumValue(raw, fieldNumber: 5, in: &self.unknownFields)
-                    }
-                case 50:
-                    self.typeName = try reader.readString()
-                case 58:
-                    self.defaultValue = try reader.readString()
-                case 66:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                case 72:
-                    self.oneofIndex = try reader.readInt32()
-                case 82:
-                    self.jsonName = try reader.readString()
-                case 136:
-                    self.proto3Optional = try reader.readBool()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                self.extendee = try reader.readString()
+            case 24:
+                self.number = try reader.readInt32()
+            case 32:
+                let raw = try reader.readInt32()
+                if let value = Google_Protobuf_FieldDescriptorProto.Label(rawValue: raw) {
+                    self.label = value
+                }
+                else {
+                    reader.keepUnknownEnumValue(raw, fieldNumber: 4, in: &self.unknownFields)
+                }
+            case 40:
+                let raw = try reader.readInt32()
+                if let value = Google_Protobuf_FieldDescriptorProto.TypeEnum(rawValue: raw) {
+                    self.type = value
+                }
+                else {
+                    reader.keepUnknownEnumValue(raw, fieldNumber: 5, in: &self.unknownFields)
+                }
+            case 50:
+                self.typeName = try reader.readString()
+            case 58:
+                self.defaultValue = try reader.readString()
+            case 66:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            case 72:
+                self.oneofIndex = try reader.readInt32()
+            case 82:
+                self.jsonName = try reader.readString()
+            case 136:
+                self.proto3Optional = try reader.readBool()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1557,14 +1557,14 @@ extension Google_Protobuf_OneofDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1616,24 +1616,24 @@ extension Google_Protobuf_EnumDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    var value = Google_Protobuf_EnumValueDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.value.append(value)
-                case 26:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                case 34:
-                    var value = Google_Protobuf_EnumDescriptorProto.EnumReservedRange()
-                    try reader.readMessage(into: &value)
-                    self.reservedRange.append(value)
-                case 42:
-                    self.reservedName.append(try reader.readString())
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                var value = Google_Protobuf_EnumValueDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.value.append(value)
+            case 26:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            case 34:
+                var value = Google_Protobuf_EnumDescriptorProto.EnumReservedRange()
+                try reader.readMessage(into: &value)
+                self.reservedRange.append(value)
+            case 42:
+                self.reservedName.append(try reader.readString())
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1666,12 +1666,12 @@ extension Google_Protobuf_EnumDescriptorProto.EnumReservedRange {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.start = try reader.readInt32()
-                case 16:
-                    self.end = try reader.readInt32()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.start = try reader.readInt32()
+            case 16:
+                self.end = try reader.readInt32()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1712,16 +1712,16 @@ extension Google_Protobuf_EnumValueDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 16:
-                    self.number = try reader.readInt32()
-                case 26:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 16:
+                self.number = try reader.readInt32()
+            case 26:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1763,18 +1763,18 @@ extension Google_Protobuf_ServiceDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    var value = Google_Protobuf_MethodDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.method.append(value)
-                case 26:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                var value = Google_Protobuf_MethodDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.method.append(value)
+            case 26:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1794,8 +1794,8 @@ extension Google_Protobuf_MethodDescriptorProto {
         if let value = self.inputType { size += 1 + ProtobufSize.string(value) }
         if let value = self.outputType { size += 1 + ProtobufSize.string(value) }
         if let value = self.options { size += 1 + sizes.message(value) }
-        if let value = self.clientStreaming { size += 1 + 1 }
-        if let value = self.serverStreaming { size += 1 + 1 }
+        if self.clientStreaming != nil { size += 1 + 1 }
+        if self.serverStreaming != nil { size += 1 + 1 }
         return size
     }
 
@@ -1830,22 +1830,22 @@ extension Google_Protobuf_MethodDescriptorProto {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    self.inputType = try reader.readString()
-                case 26:
-                    self.outputType = try reader.readString()
-                case 34:
-                    var value = self.options ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.options = value
-                case 40:
-                    self.clientStreaming = try reader.readBool()
-                case 48:
-                    self.serverStreaming = try reader.readBool()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                self.inputType = try reader.readString()
+            case 26:
+                self.outputType = try reader.readString()
+            case 34:
+                var value = self.options ?? .init()
+                try reader.readMessage(into: &value)
+                self.options = value
+            case 40:
+                self.clientStreaming = try reader.readBool()
+            case 48:
+                self.serverStreaming = try reader.readBool()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -1864,21 +1864,21 @@ extension Google_Protobuf_FileOptions {
         if let value = self.javaPackage { size += 1 + ProtobufSize.string(value) }
         if let value = self.javaOuterClassname { size += 1 + ProtobufSize.string(value) }
         if let value = self.optimizeFor { size += 1 + ProtobufSize.int32(value.rawValue) }
-        if let value = self.javaMultipleFiles { size += 1 + 1 }
+        if self.javaMultipleFiles != nil { size += 1 + 1 }
         if let value = self.goPackage { size += 1 + ProtobufSize.string(value) }
-        if let value = self.ccGenericServices { size += 2 + 1 }
-        if let value = self.javaGenericServices { size += 2 + 1 }
-        if let value = self.pyGenericServices { size += 2 + 1 }
-        if let value = self.javaGenerateEqualsAndHash { size += 2 + 1 }
-        if let value = self.deprecated { size += 2 + 1 }
-        if let value = self.javaStringCheckUtf8 { size += 2 + 1 }
-        if let value = self.ccEnableArenas { size += 2 + 1 }
+        if self.ccGenericServices != nil { size += 2 + 1 }
+        if self.javaGenericServices != nil { size += 2 + 1 }
+        if self.pyGenericServices != nil { size += 2 + 1 }
+        if self.javaGenerateEqualsAndHash != nil { size += 2 + 1 }
+        if self.deprecated != nil { size += 2 + 1 }
+        if self.javaStringCheckUtf8 != nil { size += 2 + 1 }
+        if self.ccEnableArenas != nil { size += 2 + 1 }
         if let value = self.objcClassPrefix { size += 2 + ProtobufSize.string(value) }
         if let value = self.csharpNamespace { size += 2 + ProtobufSize.string(value) }
         if let value = self.swiftPrefix { size += 2 + ProtobufSize.string(value) }
         if let value = self.phpClassPrefix { size += 2 + ProtobufSize.string(value) }
         if let value = self.phpNamespace { size += 2 + ProtobufSize.string(value) }
-        if let value = self.phpGenericServices { size += 2 + 1 }
+        if self.phpGenericServices != nil { size += 2 + 1 }
         if let value = self.phpMetadataNamespace { size += 2 + ProtobufSize.string(value) }
         if let value = self.rubyPackage { size += 2 + ProtobufSize.string(value) }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
@@ -1976,58 +1976,58 @@ extension Google_Protobuf_FileOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.javaPackage = try reader.readString()
-                case 66:
-                    self.javaOuterClassname = try reader.readString()
-                case 72:
-                    let raw = try reader.readInt32()
-                    if let value = Google_Protobuf_FileOptions.OptimizeMode(rawValue: raw) {
-                        self.optimizeFor = value
-                    }
-                    else {
-                        reader.keepUnknownEnumValue(raw, fieldNumber: 9, in: &self.unknownFields)
-                    }
-                case 80:
-                    self.javaMultipleFiles = try reader.readBool()
-                case 90:
-                    self.goPackage = try reader.readString()
-                case 128:
-                    self.ccGenericServices = try reader.readBool()
-                case 136:
-                    self.javaGenericServices = try reader.readBool()
-                case 144:
-                    self.pyGenericServices = try reader.readBool()
-                case 160:
-                    self.javaGenerateEqualsAndHash = try reader.readBool()
-                case 184:
-                    self.deprecated = try reader.readBool()
-                case 216:
-                    self.javaStringCheckUtf8 = try reader.readBool()
-                case 248:
-                    self.ccEnableArenas = try reader.readBool()
-                case 290:
-                    self.objcClassPrefix = try reader.readString()
-                case 298:
-                    self.csharpNamespace = try reader.readString()
-                case 314:
-                    self.swiftPrefix = try reader.readString()
-                case 322:
-                    self.phpClassPrefix = try reader.readString()
-                case 330:
-                    self.phpNamespace = try reader.readString()
-                case 336:
-                    self.phpGenericServices = try reader.readBool()
-                case 354:
-                    self.phpMetadataNamespace = try reader.readString()
-                case 362:
-                    self.rubyPackage = try reader.readString()
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.javaPackage = try reader.readString()
+            case 66:
+                self.javaOuterClassname = try reader.readString()
+            case 72:
+                let raw = try reader.readInt32()
+                if let value = Google_Protobuf_FileOptions.OptimizeMode(rawValue: raw) {
+                    self.optimizeFor = value
+                }
+                else {
+                    reader.keepUnknownEnumValue(raw, fieldNumber: 9, in: &self.unknownFields)
+                }
+            case 80:
+                self.javaMultipleFiles = try reader.readBool()
+            case 90:
+                self.goPackage = try reader.readString()
+            case 128:
+                self.ccGenericServices = try reader.readBool()
+            case 136:
+                self.javaGenericServices = try reader.readBool()
+            case 144:
+                self.pyGenericServices = try reader.readBool()
+            case 160:
+                self.javaGenerateEqualsAndHash = try reader.readBool()
+            case 184:
+                self.deprecated = try reader.readBool()
+            case 216:
+                self.javaStringCheckUtf8 = try reader.readBool()
+            case 248:
+                self.ccEnableArenas = try reader.readBool()
+            case 290:
+                self.objcClassPrefix = try reader.readString()
+            case 298:
+                self.csharpNamespace = try reader.readString()
+            case 314:
+                self.swiftPrefix = try reader.readString()
+            case 322:
+                self.phpClassPrefix = try reader.readString()
+            case 330:
+                self.phpNamespace = try reader.readString()
+            case 336:
+                self.phpGenericServices = try reader.readBool()
+            case 354:
+                self.phpMetadataNamespace = try reader.readString()
+            case 362:
+                self.rubyPackage = try reader.readString()
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2043,10 +2043,10 @@ extension Google_Protobuf_MessageOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        if let value = self.messageSetWireFormat { size += 1 + 1 }
-        if let value = self.noStandardDescriptorAccessor { size += 1 + 1 }
-        if let value = self.deprecated { size += 1 + 1 }
-        if let value = self.mapEntry { size += 1 + 1 }
+        if self.messageSetWireFormat != nil { size += 1 + 1 }
+        if self.noStandardDescriptorAccessor != nil { size += 1 + 1 }
+        if self.deprecated != nil { size += 1 + 1 }
+        if self.mapEntry != nil { size += 1 + 1 }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
         return size
     }
@@ -2078,20 +2078,20 @@ extension Google_Protobuf_MessageOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.messageSetWireFormat = try reader.readBool()
-                case 16:
-                    self.noStandardDescriptorAccessor = try reader.readBool()
-                case 24:
-                    self.deprecated = try reader.readBool()
-                case 56:
-                    self.mapEntry = try reader.readBool()
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.messageSetWireFormat = try reader.readBool()
+            case 16:
+                self.noStandardDescriptorAccessor = try reader.readBool()
+            case 24:
+                self.deprecated = try reader.readBool()
+            case 56:
+                self.mapEntry = try reader.readBool()
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2108,12 +2108,12 @@ extension Google_Protobuf_FieldOptions {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if let value = self.ctype { size += 1 + ProtobufSize.int32(value.rawValue) }
-        if let value = self.packed { size += 1 + 1 }
-        if let value = self.deprecated { size += 1 + 1 }
-        if let value = self.`lazy` { size += 1 + 1 }
+        if self.packed != nil { size += 1 + 1 }
+        if self.deprecated != nil { size += 1 + 1 }
+        if self.`lazy` != nil { size += 1 + 1 }
         if let value = self.jstype { size += 1 + ProtobufSize.int32(value.rawValue) }
-        if let value = self.`weak` { size += 1 + 1 }
-        if let value = self.unverifiedLazy { size += 1 + 1 }
+        if self.`weak` != nil { size += 1 + 1 }
+        if self.unverifiedLazy != nil { size += 1 + 1 }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
         return size
     }
@@ -2157,38 +2157,38 @@ extension Google_Protobuf_FieldOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    let raw = try reader.readInt32()
-                    if let value = Google_Protobuf_FieldOptions.CType(rawValue: raw) {
-                        self.ctype = value
-                    }
-                    else {
-                        reader.keepUnknownEnumValue(raw, fieldNumber: 1, in: &self.unknownFields)
-                    }
-                case 16:
-                    self.packed = try reader.readBool()
-                case 24:
-                    self.deprecated = try reader.readBool()
-                case 40:
-                    self.`lazy` = try reader.readBool()
-                case 48:
-                    let raw = try reader.readInt32()
-                    if let value = Google_Protobuf_FieldOptions.JSType(rawValue: raw) {
-                        self.jstype = value
-                    }
-                    else {
-                        reader.keepUnknownEnumValue(raw, fieldNumber: 6, in: &self.unknownFields)
-                    }
-                case 80:
-                    self.`weak` = try reader.readBool()
-                case 120:
-                    self.unverifiedLazy = try reader.readBool()
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                let raw = try reader.readInt32()
+                if let value = Google_Protobuf_FieldOptions.CType(rawValue: raw) {
+                    self.ctype = value
+                }
+                else {
+                    reader.keepUnknownEnumValue(raw, fieldNumber: 1, in: &self.unknownFields)
+                }
+            case 16:
+                self.packed = try reader.readBool()
+            case 24:
+                self.deprecated = try reader.readBool()
+            case 40:
+                self.`lazy` = try reader.readBool()
+            case 48:
+                let raw = try reader.readInt32()
+                if let value = Google_Protobuf_FieldOptions.JSType(rawValue: raw) {
+                    self.jstype = value
+                }
+                else {
+                    reader.keepUnknownEnumValue(raw, fieldNumber: 6, in: &self.unknownFields)
+                }
+            case 80:
+                self.`weak` = try reader.readBool()
+            case 120:
+                self.unverifiedLazy = try reader.readBool()
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2219,12 +2219,12 @@ extension Google_Protobuf_OneofOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2240,8 +2240,8 @@ extension Google_Protobuf_EnumOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        if let value = self.allowAlias { size += 1 + 1 }
-        if let value = self.deprecated { size += 1 + 1 }
+        if self.allowAlias != nil { size += 1 + 1 }
+        if self.deprecated != nil { size += 1 + 1 }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
         return size
     }
@@ -2265,16 +2265,16 @@ extension Google_Protobuf_EnumOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 16:
-                    self.allowAlias = try reader.readBool()
-                case 24:
-                    self.deprecated = try reader.readBool()
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 16:
+                self.allowAlias = try reader.readBool()
+            case 24:
+                self.deprecated = try reader.readBool()
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2290,7 +2290,7 @@ extension Google_Protobuf_EnumValueOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        if let value = self.deprecated { size += 1 + 1 }
+        if self.deprecated != nil { size += 1 + 1 }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
         return size
     }
@@ -2310,14 +2310,14 @@ extension Google_Protobuf_EnumValueOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.deprecated = try reader.readBool()
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.deprecated = try reader.readBool()
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2333,7 +2333,7 @@ extension Google_Protobuf_ServiceOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        if let value = self.deprecated { size += 2 + 1 }
+        if self.deprecated != nil { size += 2 + 1 }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
         return size
     }
@@ -2353,14 +2353,14 @@ extension Google_Protobuf_ServiceOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 264:
-                    self.deprecated = try reader.readBool()
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 264:
+                self.deprecated = try reader.readBool()
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2376,7 +2376,7 @@ extension Google_Protobuf_MethodOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        if let value = self.deprecated { size += 2 + 1 }
+        if self.deprecated != nil { size += 2 + 1 }
         if let value = self.idempotencyLevel { size += 2 + ProtobufSize.int32(value.rawValue) }
         for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
         return size
@@ -2401,22 +2401,22 @@ extension Google_Protobuf_MethodOptions {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 264:
-                    self.deprecated = try reader.readBool()
-                case 272:
-                    let raw = try reader.readInt32()
-                    if let value = Google_Protobuf_MethodOptions.IdempotencyLevel(rawValue: raw) {
-                        self.idempotencyLevel = value
-                    }
-                    else {
-                        reader.keepUnknownEnumValue(raw, fieldNumber: 34, in: &self.unknownFields)
-                    }
-                case 7994:
-                    var value = Google_Protobuf_UninterpretedOption()
-                    try reader.readMessage(into: &value)
-                    self.uninterpretedOption.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 264:
+                self.deprecated = try reader.readBool()
+            case 272:
+                let raw = try reader.readInt32()
+                if let value = Google_Protobuf_MethodOptions.IdempotencyLevel(rawValue: raw) {
+                    self.idempotencyLevel = value
+                }
+                else {
+                    reader.keepUnknownEnumValue(raw, fieldNumber: 34, in: &self.unknownFields)
+                }
+            case 7994:
+                var value = Google_Protobuf_UninterpretedOption()
+                try reader.readMessage(into: &value)
+                self.uninterpretedOption.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2436,7 +2436,7 @@ extension Google_Protobuf_UninterpretedOption {
         if let value = self.identifierValue { size += 1 + ProtobufSize.string(value) }
         if let value = self.positiveIntValue { size += 1 + ProtobufSize.varint(value) }
         if let value = self.negativeIntValue { size += 1 + ProtobufSize.int64(value) }
-        if let value = self.doubleValue { size += 1 + 8 }
+        if self.doubleValue != nil { size += 1 + 8 }
         if let value = self.stringValue { size += 1 + ProtobufSize.bytes(value) }
         if let value = self.aggregateValue { size += 1 + ProtobufSize.string(value) }
         return size
@@ -2477,24 +2477,24 @@ extension Google_Protobuf_UninterpretedOption {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 18:
-                    var value = Google_Protobuf_UninterpretedOption.NamePart()
-                    try reader.readMessage(into: &value)
-                    self.name.append(value)
-                case 26:
-                    self.identifierValue = try reader.readString()
-                case 32:
-                    self.positiveIntValue = try reader.readUInt64()
-                case 40:
-                    self.negativeIntValue = try reader.readInt64()
-                case 49:
-                    self.doubleValue = try reader.readDouble()
-                case 58:
-                    self.stringValue = try reader.readBytes()
-                case 66:
-                    self.aggregateValue = try reader.readString()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 18:
+                var value = Google_Protobuf_UninterpretedOption.NamePart()
+                try reader.readMessage(into: &value)
+                self.name.append(value)
+            case 26:
+                self.identifierValue = try reader.readString()
+            case 32:
+                self.positiveIntValue = try reader.readUInt64()
+            case 40:
+                self.negativeIntValue = try reader.readInt64()
+            case 49:
+                self.doubleValue = try reader.readDouble()
+            case 58:
+                self.stringValue = try reader.readBytes()
+            case 66:
+                self.aggregateValue = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2512,7 +2512,7 @@ extension Google_Protobuf_UninterpretedOption.NamePart {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if let value = self.namePart { size += 1 + ProtobufSize.string(value) }
-        if let value = self.isExtension { size += 1 + 1 }
+        if self.isExtension != nil { size += 1 + 1 }
         return size
     }
 
@@ -2531,12 +2531,12 @@ extension Google_Protobuf_UninterpretedOption.NamePart {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.namePart = try reader.readString()
-                case 16:
-                    self.isExtension = try reader.readBool()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.namePart = try reader.readString()
+            case 16:
+                self.isExtension = try reader.readBool()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2564,12 +2564,12 @@ extension Google_Protobuf_SourceCodeInfo {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = Google_Protobuf_SourceCodeInfo.Location()
-                    try reader.readMessage(into: &value)
-                    self.location.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                var value = Google_Protobuf_SourceCodeInfo.Location()
+                try reader.readMessage(into: &value)
+                self.location.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2627,22 +2627,22 @@ extension Google_Protobuf_SourceCodeInfo.Location {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.path.append(try reader.readInt32())
-                case 10:
-                    try reader.readPacked(into: &self.path) { reader throws(ProtobufError) in try reader.readInt32() }
-                case 16:
-                    self.span.append(try reader.readInt32())
-                case 18:
-                    try reader.readPacked(into: &self.span) { reader throws(ProtobufError) in try reader.readInt32() }
-                case 26:
-                    self.leadingComments = try reader.readString()
-                case 34:
-                    self.trailingComments = try reader.readString()
-                case 50:
-                    self.leadingDetachedComments.append(try reader.readString())
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.path.append(try reader.readInt32())
+            case 10:
+                try reader.readPacked(into: &self.path) { reader throws(ProtobufError) in try reader.readInt32() }
+            case 16:
+                self.span.append(try reader.readInt32())
+            case 18:
+                try reader.readPacked(into: &self.span) { reader throws(ProtobufError) in try reader.readInt32() }
+            case 26:
+                self.leadingComments = try reader.readString()
+            case 34:
+                self.trailingComments = try reader.readString()
+            case 50:
+                self.leadingDetachedComments.append(try reader.readString())
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2670,12 +2670,12 @@ extension Google_Protobuf_GeneratedCodeInfo {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    var value = Google_Protobuf_GeneratedCodeInfo.Annotation()
-                    try reader.readMessage(into: &value)
-                    self.annotation.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                var value = Google_Protobuf_GeneratedCodeInfo.Annotation()
+                try reader.readMessage(into: &value)
+                self.annotation.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -2723,18 +2723,18 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.path.append(try reader.readInt32())
-                case 10:
-                    try reader.readPacked(into: &self.path) { reader throws(ProtobufError) in try reader.readInt32() }
-                case 18:
-                    self.sourceFile = try reader.readString()
-                case 24:
-                    self.begin = try reader.readInt32()
-                case 32:
-                    self.end = try reader.readInt32()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.path.append(try reader.readInt32())
+            case 10:
+                try reader.readPacked(into: &self.path) { reader throws(ProtobufError) in try reader.readInt32() }
+            case 18:
+                self.sourceFile = try reader.readString()
+            case 24:
+                self.begin = try reader.readInt32()
+            case 32:
+                self.end = try reader.readInt32()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }

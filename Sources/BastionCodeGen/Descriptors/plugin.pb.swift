@@ -77,16 +77,16 @@ public struct Google_Protobuf_Compiler_CodeGeneratorResponse: ProtobufMessage {
 
         public init?(rawValue: Int32) {
             switch rawValue {
-                case 0: self = .`none`
-                case 1: self = .proto3Optional
-                default: return nil
+            case 0: self = .`none`
+            case 1: self = .proto3Optional
+            default: return nil
             }
         }
 
         public var rawValue: Int32 {
             switch self {
-                case .`none`: 0
-                case .proto3Optional: 1
+            case .`none`: 0
+            case .proto3Optional: 1
             }
         }
     }
@@ -192,16 +192,16 @@ extension Google_Protobuf_Compiler_Version {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 8:
-                    self.major = try reader.readInt32()
-                case 16:
-                    self.minor = try reader.readInt32()
-                case 24:
-                    self.patch = try reader.readInt32()
-                case 34:
-                    self.suffix = try reader.readString()
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 8:
+                self.major = try reader.readInt32()
+            case 16:
+                self.minor = try reader.readInt32()
+            case 24:
+                self.patch = try reader.readInt32()
+            case 34:
+                self.suffix = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -247,20 +247,20 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.fileToGenerate.append(try reader.readString())
-                case 18:
-                    self.parameter = try reader.readString()
-                case 26:
-                    var value = self.compilerVersion ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.compilerVersion = value
-                case 122:
-                    var value = Google_Protobuf_FileDescriptorProto()
-                    try reader.readMessage(into: &value)
-                    self.protoFile.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.fileToGenerate.append(try reader.readString())
+            case 18:
+                self.parameter = try reader.readString()
+            case 26:
+                var value = self.compilerVersion ?? .init()
+                try reader.readMessage(into: &value)
+                self.compilerVersion = value
+            case 122:
+                var value = Google_Protobuf_FileDescriptorProto()
+                try reader.readMessage(into: &value)
+                self.protoFile.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -298,16 +298,16 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.error = try reader.readString()
-                case 16:
-                    self.supportedFeatures = try reader.readUInt64()
-                case 122:
-                    var value = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
-                    try reader.readMessage(into: &value)
-                    self.file.append(value)
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.error = try reader.readString()
+            case 16:
+                self.supportedFeatures = try reader.readUInt64()
+            case 122:
+                var value = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
+                try reader.readMessage(into: &value)
+                self.file.append(value)
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }
@@ -350,18 +350,18 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File {
     public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
-                case 10:
-                    self.name = try reader.readString()
-                case 18:
-                    self.insertionPoint = try reader.readString()
-                case 122:
-                    self.content = try reader.readString()
-                case 130:
-                    var value = self.generatedCodeInfo ?? .init()
-                    try reader.readMessage(into: &value)
-                    self.generatedCodeInfo = value
-                default:
-                    try reader.skipField(tag, into: &self.unknownFields)
+            case 10:
+                self.name = try reader.readString()
+            case 18:
+                self.insertionPoint = try reader.readString()
+            case 122:
+                self.content = try reader.readString()
+            case 130:
+                var value = self.generatedCodeInfo ?? .init()
+                try reader.readMessage(into: &value)
+                self.generatedCodeInfo = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
             }
         }
     }

@@ -228,7 +228,12 @@ struct MessageRenderer {
         case .implicit:
             printer.line("if \(nonDefaultCondition(field.kind, name)) { size += \(tagBytes) + \(valueSize(field.kind, name, number: field.number)) }")
         case .optional, .boxed:
-            printer.line("if let value = \(name) { size += \(tagBytes) + \(valueSize(field.kind, "value", number: field.number)) }")
+            let size = valueSize(field.kind, "value", number: field.number)
+            if size.contains("value") {
+                printer.line("if let value = \(name) { size += \(tagBytes) + \(size) }")
+            } else {
+                printer.line("if \(name) != nil { size += \(tagBytes) + \(size) }")
+            }
         case .repeated(let packed):
             if packed {
                 let packedTagBytes = tagSize(field.packedTag)
@@ -247,9 +252,14 @@ struct MessageRenderer {
                 printer.line("for value in \(name) { size += \(tagBytes) + \(valueSize(field.kind, "value", number: field.number)) }")
             }
         case .map(let key, let value):
-            printer.block("for (key, value) in \(name)") { printer in
+            let keySize = valueSize(key, "key", number: 1)
+            let entryValueSize = valueSize(value, "value", number: 2)
+            let usesKey = keySize.contains("key")
+            let usesValue = entryValueSize.contains("value")
+            let pattern = usesKey || usesValue ? "(\(usesKey ? "key" : "_"), \(usesValue ? "value" : "_"))" : "_"
+            printer.block("for \(pattern) in \(name)") { printer in
                 printer.line("let slot = sizes.reserveSlot()")
-                printer.line("let entry = \(tagSize(8 | key.wireType)) + \(valueSize(key, "key", number: 1)) + \(tagSize(16 | value.wireType)) + \(valueSize(value, "value", number: 2))")
+                printer.line("let entry = \(tagSize(8 | key.wireType)) + \(keySize) + \(tagSize(16 | value.wireType)) + \(entryValueSize)")
                 printer.line("sizes.fill(slot: slot, with: entry)")
                 printer.line("size += \(tagBytes) + ProtobufSize.lengthDelimited(entry)")
             }
