@@ -93,6 +93,7 @@ public final class Store: Sendable {
     /// may run more than once (after the store grows a full map): keep its effects inside the
     /// transaction. If the task is cancelled before `body` starts, it doesn't run and this
     /// throws `CancellationError`; once started, it runs to the end.
+    @discardableResult
     public func withWriteTransaction<Result: Sendable>(
         _ body: @Sendable (borrowing WriteTransaction) throws -> Result
     ) async throws -> Result {
@@ -111,6 +112,7 @@ public final class Store: Sendable {
     /// Runs `body` in the write transaction on the calling thread, commits, and returns its
     /// result; blocks while another write transaction is open. For startup code, tools and
     /// tests: async code uses ``withWriteTransaction(_:)``.
+    @discardableResult
     public func withWriteTransactionBlocking<Result>(
         _ body: (borrowing WriteTransaction) throws -> Result
     ) throws -> Result {
