@@ -119,11 +119,11 @@ struct MessageModel {
             let kind: ValueKind
             switch type {
             case .message:
-                kind = .message(try index.message(field.typeName, from: file))
+                kind = .message(try index.message(field.typeName, from: file, element: element))
             case .group:
-                kind = .group(try index.message(field.typeName, from: file))
+                kind = .group(try index.message(field.typeName, from: file, element: element))
             case .enum:
-                kind = .enumeration(try index.enumeration(field.typeName, from: file))
+                kind = .enumeration(try index.enumeration(field.typeName, from: file, element: element))
             default:
                 guard let scalar = ScalarType(type) else {
                     throw GeneratorError(file: file.name, element: element, "field has an unknown type")
@@ -142,8 +142,8 @@ struct MessageModel {
                     }
                     let valueKind: ValueKind
                     switch valueField.type {
-                    case .message?: valueKind = .message(try index.message(valueField.typeName, from: file))
-                    case .enum?: valueKind = .enumeration(try index.enumeration(valueField.typeName, from: file))
+                    case .message?: valueKind = .message(try index.message(valueField.typeName, from: file, element: element))
+                    case .enum?: valueKind = .enumeration(try index.enumeration(valueField.typeName, from: file, element: element))
                     case let type?:
                         guard let scalar = ScalarType(type) else {
                             throw GeneratorError(file: file.name, element: element, "map value has an unknown type")

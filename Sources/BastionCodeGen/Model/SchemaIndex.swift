@@ -42,23 +42,23 @@ struct SchemaIndex {
             let scope = (file.package ?? "").isEmpty ? "" : "." + (file.package ?? "")
             for (index, message) in file.messageType.enumerated() {
                 try addMessage(
-                    message, file: file, scope: scope, swiftName: Self.topLevelName(message.name ?? "", prefix: prefix),
+                    message, file: file, scope: scope, swiftName: Self.topLevelName(message.name ?? "", prefix: prefix, isEnum: false),
                     sourcePath: [4, Int32(index)]
                 )
             }
             for (index, enumeration) in file.enumType.enumerated() {
                 try addEnum(
                     enumeration, file: file, scope: scope,
-                    swiftName: Self.topLevelName(enumeration.name ?? "", prefix: prefix),
+                    swiftName: Self.topLevelName(enumeration.name ?? "", prefix: prefix, isEnum: true),
                     sourcePath: [5, Int32(index)]
                 )
             }
         }
     }
 
-    private static func topLevelName(_ name: String, prefix: String) -> String {
+    private static func topLevelName(_ name: String, prefix: String, isEnum: Bool) -> String {
         let candidate = prefix + name
-        return SwiftNaming.reservedTypeNames.contains(candidate) ? candidate + "Message" : candidate
+        return SwiftNaming.reservedTypeNames.contains(candidate) ? candidate + (isEnum ? "Enum" : "Message") : candidate
     }
 
     /// Nested type names: Swift gives `Type`, `Protocol` and `Self` their own meaning after a dot.
@@ -130,16 +130,31 @@ struct SchemaIndex {
         )
     }
 
-    func message(_ typeName: String?, from file: Google_Protobuf_FileDescriptorProto) throws(GeneratorError) -> Message {
+    /// The message named by a field's `type_name`; `element` names the field for error messages.
+    func message(
+        _ typeName: String?,
+        from file: Google_Protobuf_FileDescriptorProto,
+        element: String? = nil
+    ) throws(GeneratorError) -> Message {
         guard let typeName, let message = messages[typeName] else {
-            throw GeneratorError(file: file.name, element: typeName ?? "?", "refers to a message type that protoc did not describe")
+            throw GeneratorError(
+                file: file.name, element: element ?? typeName,
+                "refers to message type \(typeName ?? "?"), which protoc did not describe"
+            )
         }
         return message
     }
 
-    func enumeration(_ typeName: String?, from file: Google_Protobuf_FileDescriptorProto) throws(GeneratorError) -> Enum {
+    func enumeration(
+        _ typeName: String?,
+        from file: Google_Protobuf_FileDescriptorProto,
+        element: String? = nil
+    ) throws(GeneratorError) -> Enum {
         guard let typeName, let enumeration = enums[typeName] else {
-            throw GeneratorError(file: file.name, element: typeName ?? "?", "refers to an enum type that protoc did not describe")
+            throw GeneratorError(
+                file: file.name, element: element ?? typeName,
+                "refers to enum type \(typeName ?? "?"), which protoc did not describe"
+            )
         }
         return enumeration
     }

@@ -1,0 +1,58 @@
+import BastionCodeGen
+import BastionProtobuf
+import Foundation
+import Testing
+
+/// Golden output: the committed copies must equal what the generator produces now. Set
+/// BASTION_UPDATE_REFERENCES=1 to rewrite them after an intended change, then review the diff.
+@Suite struct GeneratedOutputTests {
+    static let update = ProcessInfo.processInfo.environment["BASTION_UPDATE_REFERENCES"] == "1"
+
+    func compare(_ response: Google_Protobuf_Compiler_CodeGeneratorResponse, with directory: URL) throws {
+        #expect(response.error == nil, "\(response.error ?? "")")
+        try #require(!response.file.isEmpty)
+        for file in response.file {
+            let url = directory.appending(path: file.name ?? "")
+            if Self.update {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try (file.content ?? "").write(to: url, atomically: true, encoding: .utf8)
+            }
+            let committed = try String(contentsOf: url, encoding: .utf8)
+            #expect(committed == file.content, "\(url.path) is stale: run Tools/regenerate-descriptors.sh or set BASTION_UPDATE_REFERENCES=1")
+        }
+    }
+
+    /// The generator reads protoc's request with types it generated itself; they must be current.
+    @Test func bootstrapDescriptorsAreCurrent() throws {
+        let request = try Protoc.request(
+            files: ["google/protobuf/descriptor.proto", "google/protobuf/compiler/plugin.proto"],
+            root: Protoc.includeDirectory,
+            parameter: "FileNaming=DropPath"
+        )
+        try compare(
+            CodeGenerator.generate(request),
+            with: Protoc.repositoryRoot.appending(path: "Sources/BastionCodeGen/Descriptors")
+        )
+    }
+
+    @Test func referenceOutputIsCurrent() throws {
+        let root = Protoc.repositoryRoot.appending(path: "Tests/BastionGeneratedTests")
+        let request = try Protoc.request(
+            files: ["bastion/testing/v1/imported.proto", "bastion/testing/v1/everything.proto", "bastion/testing/v1/legacy.proto"],
+            root: root
+        )
+        try compare(
+            CodeGenerator.generate(request),
+            with: Protoc.repositoryRoot.appending(path: "Tests/BastionCodeGenTests/Reference")
+        )
+    }
+
+    @Test func outputIsDeterministic() throws {
+        let root = Protoc.repositoryRoot.appending(path: "Tests/BastionGeneratedTests")
+        let request = try Protoc.request(files: ["bastion/testing/v1/everything.proto"], root: root)
+        let first = CodeGenerator.generate(request)
+        for _ in 0..<3 {
+            #expect(CodeGenerator.generate(request) == first)
+        }
+    }
+}
