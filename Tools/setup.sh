@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what building and testing Bastion needs on Debian 12 (run as root, or with sudo):
+# protoc and the C libraries from Debian, and the reference Python `protobuf` from PyPI.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+apt_packages=(
+    protobuf-compiler libprotobuf-dev libprotoc-dev   # protoc, descriptor.proto and plugin.proto
+    liblmdb-dev lmdb-utils                            # the store, and mdb_stat for its tests
+    libssl-dev libsodium-dev                          # TLS and crypto
+    libprotobuf-c-dev protobuf-c-compiler             # the C client
+)
+python_protobuf="protobuf==4.21.12"                   # matches Debian's protoc 3.21.12
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]}"
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import google.protobuf, sys; sys.exit(google.protobuf.__version__ != "4.21.12")' 2>/dev/null; then
+    echo "==> installing $python_protobuf for python3"
+    python3 -m pip install --quiet --disable-pip-version-check "$python_protobuf" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+    python3 -c 'import google.protobuf' || { echo "python3 cannot import google.protobuf" >&2; exit 1; }
+fi
+echo "==> dependencies are in place"
