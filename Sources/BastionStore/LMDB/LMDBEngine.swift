@@ -26,6 +26,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     public let configuration: LMDBConfiguration
     private let environment: OpaquePointer
     private let mapLock = MapLock()
+    private let writerGate = WriterGate()
     private let state: Mutex<State>
     private let logger: Logger
     /// LMDB's longest key, in bytes (511 for Debian's build).
@@ -131,13 +132,17 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     public func read<Result>(_ body: (any StorageReadTransaction) throws -> Result) throws -> Result {
         while true {
             let outcome = try self.mapLock.withShared { () throws -> Result? in
-                let (tables, _) = try self.snapshot()
+                _ = try self.snapshot()
                 var handle: OpaquePointer?
                 let rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
                 if rc == MDB_MAP_RESIZED {
                     return nil
                 }
                 try check(rc, "Could not begin a read transaction")
+                // Taken after the snapshot began: writers publish a new table's handle before
+                // they commit, so every table this snapshot can see is listed (and a table that
+                // isn't committed yet reads as absent, see LMDBTransaction).
+                let (tables, _) = try self.snapshot()
                 let txn = LMDBTransaction(handle: handle!, isWrite: false, tables: tables, engine: self)
                 defer { txn.abort() }
                 return try body(txn)
@@ -152,38 +157,54 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     public func write<Result>(_ body: (any StorageWriteTransaction) throws -> Result) throws -> Result {
         while true {
             var mapSizeSeen = 0
-            let outcome = try self.mapLock.withShared { () throws -> WriteOutcome<Result> in
-                let (tables, mapSize) = try self.snapshot()
-                mapSizeSeen = mapSize
-                var handle: OpaquePointer?
-                let rc = mdb_txn_begin(self.environment, nil, 0, &handle)
-                if rc == MDB_MAP_RESIZED {
-                    return .mapResized
+            // The gate makes the in-process writers take turns before LMDB's writer lock does, so
+            // that publishing and withdrawing new tables' handles happens while no other writer
+            // can open one.
+            let outcome = try self.writerGate.withLock {
+                try self.mapLock.withShared { () throws -> WriteOutcome<Result> in
+                    _ = try self.snapshot()
+                    var handle: OpaquePointer?
+                    let rc = mdb_txn_begin(self.environment, nil, 0, &handle)
+                    if rc == MDB_MAP_RESIZED {
+                        return .mapResized
+                    }
+                    try check(rc, "Could not begin a write transaction")
+                    let (tables, mapSize) = try self.snapshot()
+                    mapSizeSeen = mapSize
+                    let txn = LMDBTransaction(handle: handle!, isWrite: true, tables: tables, engine: self)
+                    let result: Result
+                    do {
+                        result = try body(txn)
+                    } catch {
+                        txn.abort()
+                        // The body may have caught the map-full error itself; grow all the same.
+                        if txn.hitMapFull { return .mapFull }
+                        throw error
+                    }
+                    if txn.hitMapFull {
+                        txn.abort()
+                        return .mapFull
+                    }
+                    let created = txn.createdTables
+                    if !created.isEmpty {
+                        // Published before the commit, so that a reader whose snapshot includes
+                        // the commit finds the tables.
+                        self.state.withLock { $0.tables.merge(created) { old, _ in old } }
+                    }
+                    let commit = txn.commit()
+                    if commit != 0 && !created.isEmpty {
+                        self.state.withLock { state in
+                            for name in created.keys {
+                                state.tables[name] = nil
+                            }
+                        }
+                    }
+                    if commit == MDB_MAP_FULL {
+                        return .mapFull
+                    }
+                    try check(commit, "Could not commit a write transaction")
+                    return .committed(result)
                 }
-                try check(rc, "Could not begin a write transaction")
-                let txn = LMDBTransaction(handle: handle!, isWrite: true, tables: tables, engine: self)
-                let result: Result
-                do {
-                    result = try body(txn)
-                } catch {
-                    txn.abort()
-                    // The body may have caught the map-full error itself; grow all the same.
-                    if txn.hitMapFull { return .mapFull }
-                    throw error
-                }
-                if txn.hitMapFull {
-                    txn.abort()
-                    return .mapFull
-                }
-                let commit = txn.commit()
-                if commit == MDB_MAP_FULL {
-                    return .mapFull
-                }
-                try check(commit, "Could not commit a write transaction")
-                if !txn.createdTables.isEmpty {
-                    self.state.withLock { $0.tables.merge(txn.createdTables) { old, _ in old } }
-                }
-                return .committed(result)
             }
             switch outcome {
             case .committed(let result):

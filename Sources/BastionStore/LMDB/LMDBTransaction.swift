@@ -1,5 +1,13 @@
 import CLMDB
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One LMDB transaction, read-only or read-write. It belongs to the thread that began it and
 /// ends when the engine's closure returns; using it after that is a programming error and traps.
 final class LMDBTransaction: StorageWriteTransaction {
@@ -111,7 +119,7 @@ final class LMDBTransaction: StorageWriteTransaction {
             var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
             return mdb_get(self.live, dbi, &keyValue, &value)
         }
-        if rc == MDB_NOTFOUND {
+        if rc == MDB_NOTFOUND || self.isUncommittedTable(rc) {
             return try body(nil)
         }
         try self.check(rc, "Could not read from table '\(table)'")
@@ -123,7 +131,11 @@ final class LMDBTransaction: StorageWriteTransaction {
             return try body(EmptyCursor())
         }
         var handle: OpaquePointer?
-        try self.check(mdb_cursor_open(self.live, dbi, &handle), "Could not open a cursor on table '\(table)'")
+        let rc = mdb_cursor_open(self.live, dbi, &handle)
+        if self.isUncommittedTable(rc) {
+            return try body(EmptyCursor())
+        }
+        try self.check(rc, "Could not open a cursor on table '\(table)'")
         let cursor = LMDBCursor(handle: handle!, transaction: self, table: table)
         defer { cursor.close() }
         return try body(cursor)
@@ -134,7 +146,11 @@ final class LMDBTransaction: StorageWriteTransaction {
             return 0
         }
         var stat = MDB_stat()
-        try self.check(mdb_stat(self.live, dbi, &stat), "Could not count table '\(table)'")
+        let rc = mdb_stat(self.live, dbi, &stat)
+        if self.isUncommittedTable(rc) {
+            return 0
+        }
+        try self.check(rc, "Could not count table '\(table)'")
         return Int(stat.ms_entries)
     }
 
@@ -196,6 +212,14 @@ final class LMDBTransaction: StorageWriteTransaction {
             self.hitMapFull = true
         }
         throw StoreError(lmdb: rc, context())
+    }
+
+    /// Writers list a new table's handle just before they commit, so a read transaction may find
+    /// a handle whose table its snapshot doesn't have yet; LMDB answers EINVAL for it, and the
+    /// table reads as absent, as it is in that snapshot. Keys are checked before they reach LMDB,
+    /// so EINVAL has no other cause here.
+    private func isUncommittedTable(_ rc: Int32) -> Bool {
+        !self.isWrite && rc == EINVAL
     }
 
     private func checkKey(_ key: [UInt8], table: String) throws {

@@ -58,3 +58,29 @@ final class MapLock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// A plain mutex that the engine's writers hold for a whole write transaction. A
+/// `pthread_mutex_t` rather than `Mutex`, because the closure's result need not be `Sendable`.
+final class WriterGate: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        self.mutex = .allocate(capacity: 1)
+        self.mutex.initialize(to: pthread_mutex_t())
+        let rc = pthread_mutex_init(self.mutex, nil)
+        precondition(rc == 0, "pthread_mutex_init failed: \(rc)")
+    }
+
+    deinit {
+        pthread_mutex_destroy(self.mutex)
+        self.mutex.deinitialize(count: 1)
+        self.mutex.deallocate()
+    }
+
+    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let rc = pthread_mutex_lock(self.mutex)
+        precondition(rc == 0, "pthread_mutex_lock failed: \(rc)")
+        defer { pthread_mutex_unlock(self.mutex) }
+        return try body()
+    }
+}
