@@ -20,14 +20,13 @@ struct GenerateProtobufCode: CommandPlugin {
         let protoc = try findProtoc(explicit: protocPath)
 
         for target in targets {
-            let protos = target.sourceFiles(withSuffix: "proto").map(\.url)
-            guard !protos.isEmpty else {
+            // Walk the folder rather than the target's sources: a target that commits its
+            // generated code usually excludes the .proto files from the build.
+            let root = target.directoryURL
+            let relative = protoFiles(under: root)
+            guard !relative.isEmpty else {
                 print("\(target.name): no .proto files")
                 continue
-            }
-            let root = target.directoryURL
-            let relative = protos.map { path in
-                String(path.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1))
             }
             var arguments = [
                 "--plugin=protoc-gen-bastion=\(generator.path)",
@@ -46,6 +45,11 @@ struct GenerateProtobufCode: CommandPlugin {
             }
             print("\(target.name): wrote \(relative.count) file(s)")
         }
+    }
+
+    private func protoFiles(under root: URL) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: root.path) else { return [] }
+        return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".proto") }.sorted()
     }
 
     private func findProtoc(explicit: String?) throws -> URL {
