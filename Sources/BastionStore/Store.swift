@@ -97,14 +97,24 @@ public final class Store: Sendable {
     public func withWriteTransaction<Result: Sendable>(
         _ body: @Sendable (borrowing WriteTransaction) throws -> Result
     ) async throws -> Result {
-        try await withoutActuallyEscaping(body) { body in
+        guard !self.isClosed.load(ordering: .acquiring) else {
+            throw StoreError(code: .closed, message: "The store is closed")
+        }
+        return try await withoutActuallyEscaping(body) { body in
             // The pool wants an escaping closure; the box hands it over and is emptied before
             // this scope ends, whether or not the pool ran it.
             let box = ClosureBox(body)
             defer { box.take() }
-            return try await self.writer.runIfActive {
-                guard let body = box.take() else { throw CancellationError() }
-                return try self.withWriteTransactionBlocking(body)
+            do {
+                return try await self.writer.runIfActive {
+                    guard let body = box.take() else { throw CancellationError() }
+                    return try self.withWriteTransactionBlocking(body)
+                }
+            } catch is CancellationError where !Task.isCancelled && self.isClosed.load(ordering: .acquiring) {
+                // The writer thread stopped before it reached this write.
+                throw StoreError(code: .closed, message: "The store is closed")
+            } catch is NIOThreadPoolError.ThreadPoolInactive {
+                throw StoreError(code: .closed, message: "The store is closed")
             }
         }
     }

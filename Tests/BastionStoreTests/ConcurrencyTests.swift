@@ -29,7 +29,11 @@ final class SharedState: Sendable {
                 defer { state.writersInside.subtract(1, ordering: .sequentiallyConsistent) }
                 state.mostWritersInside.max(inside, ordering: .sequentiallyConsistent)
                 let id = UInt64(try txn.increment(Self.counters, "rows"))
-                try txn.put(Self.rows, id, Array(repeating: UInt8(truncatingIfNeeded: id), count: 512 + Int(id % 7) * 300))
+                try txn.put(
+                    Self.rows,
+                    id,
+                    Array(repeating: UInt8(truncatingIfNeeded: id), count: 512 + Int(id % 7) * 300)
+                )
                 return id
             }
 

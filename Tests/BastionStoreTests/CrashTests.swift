@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The crash writer's tables and rules (Tests/StoreCrashWriter/main.swift); change both
@@ -48,7 +48,9 @@ enum CrashTestSchema {
     static var writerPath: String {
         get throws {
             let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            return URL(fileURLWithPath: testBinary).deletingLastPathComponent().appendingPathComponent("StoreCrashWriter").path
+            return URL(fileURLWithPath: testBinary).deletingLastPathComponent().appendingPathComponent(
+                "StoreCrashWriter"
+            ).path
         }
     }
 
@@ -180,7 +182,10 @@ enum CrashTestSchema {
                 committed = try await Self.verify(store: path, lastAcknowledged: lastAcknowledged)
                 rounds += 1
             }
-            print("Crash test: \(rounds) SIGKILL rounds, \(acknowledgedTotal) acknowledged writes, all present; \(committed) rows committed")
+            print(
+                "Crash test: \(rounds) SIGKILL rounds, \(acknowledgedTotal) acknowledged writes, all present;",
+                "\(committed) rows committed"
+            )
             #expect(rounds >= 1)
             #expect(acknowledgedTotal > 0)
         }

@@ -1,7 +1,8 @@
-@testable import BastionStore
 import CLMDB
 import Foundation
 import Testing
+
+@testable import BastionStore
 
 @Suite struct EnvironmentTests {
     static let blobs = Table<UInt32, [UInt8]>("blobs")
@@ -104,13 +105,21 @@ import Testing
                 try store.withWriteTransactionBlocking { txn in try txn.put(Self.blobs, 1, [1]) }
             }
             #expect(blocking.code == .closed)
+            let async = try await #require(throws: StoreError.self) {
+                try await store.withWriteTransaction { txn in try txn.put(Self.blobs, 1, [1]) }
+            }
+            #expect(async.code == .closed)
         }
     }
 
     @Test func backupsAreCompactedCopiesThatOpenAsStores() async throws {
         try await withTemporaryFolder { folder in
             let path = folder + "/store"
-            let store = try Store(path: path, configuration: LMDBConfiguration(initialMapSize: 1 << 20), logger: testLogger)
+            let store = try Store(
+                path: path,
+                configuration: LMDBConfiguration(initialMapSize: 1 << 20),
+                logger: testLogger
+            )
             try await store.withWriteTransaction { txn in
                 for seed in UInt32(0)..<500 {
                     try txn.put(Self.blobs, seed, Self.blob(seed))

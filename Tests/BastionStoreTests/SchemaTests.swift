@@ -67,10 +67,12 @@ final class MigrationLog: Sendable {
             let path = folder + "/store"
             let log = MigrationLog()
             var schema = Self.schema(upTo: 1, log: log)
-            schema.migrations.append(StoreMigration("broken") { txn in
-                try txn.put(Self.settings, "half", "done")
-                throw Broken()
-            })
+            schema.migrations.append(
+                StoreMigration("broken") { txn in
+                    try txn.put(Self.settings, "half", "done")
+                    throw Broken()
+                }
+            )
             #expect(throws: Broken.self) { try Store(path: path, schema: schema, logger: testLogger) }
             let store = try Store(path: path, schema: Self.schema(upTo: 1, log: log), logger: testLogger)
             #expect(store.schemaVersion == 1)

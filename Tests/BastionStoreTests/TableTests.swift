@@ -147,7 +147,11 @@ import Testing
                 #expect(exact.map(\.value) == ["b#2"])
 
                 #expect(try txn.keys(Self.accounts, .startingWith("app")) == ["app", "apple", "apply"])
-                #expect(try txn.keys(Self.accounts, .prefix(KeyPrefix(string: "appl")), reverse: true) == ["apply", "apple"])
+                #expect(
+                    try txn.keys(Self.accounts, .prefix(KeyPrefix(string: "appl")), reverse: true) == [
+                        "apply", "apple",
+                    ]
+                )
                 #expect(try txn.keys(Self.accounts, .startingWith("c")).isEmpty)
             }
         }

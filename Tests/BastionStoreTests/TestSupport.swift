@@ -29,7 +29,13 @@ func withStore<Result>(
 ) async throws -> Result {
     try await withTemporaryFolder { folder in
         let path = folder + "/store"
-        let store = try Store(path: path, configuration: configuration, schema: schema, clock: clock, logger: testLogger)
+        let store = try Store(
+            path: path,
+            configuration: configuration,
+            schema: schema,
+            clock: clock,
+            logger: testLogger
+        )
         do {
             let result = try await body(store, path)
             try await store.close()
@@ -52,7 +58,10 @@ struct Account: StoreValue, Equatable {
     }
 
     init(storeBytes: [UInt8]) throws {
-        let fields = String(decoding: storeBytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let fields = String(decoding: storeBytes, as: UTF8.self).split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        )
         guard fields.count == 2 else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not an account"))
         }

@@ -11,9 +11,9 @@ import BastionStore
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The tables and the rules of what row `n` holds.
@@ -26,10 +26,12 @@ enum CrashTestSchema {
 
     /// A small initial map, so the map also grows while the writer is being killed.
     static let configuration = LMDBConfiguration(initialMapSize: 256 << 10)
-    static let schema = StoreSchema(migrations: [StoreMigration("create counters") { txn in
-        try txn.set(counters, "inserted", to: 0)
-        try txn.set(counters, "deleted", to: 0)
-    }])
+    static let schema = StoreSchema(migrations: [
+        StoreMigration("create counters") { txn in
+            try txn.set(counters, "inserted", to: 0)
+            try txn.set(counters, "deleted", to: 0)
+        }
+    ])
 
     /// Row `n`'s value: 16 to 2 KiB of bytes derived from `n`, starting with the tag.
     static func value(of row: UInt64) -> [UInt8] {

@@ -1,11 +1,11 @@
 import CLMDB
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One LMDB transaction, read-only or read-write. It belongs to the thread that began it and
@@ -116,7 +116,10 @@ final class LMDBTransaction: StorageWriteTransaction {
         }
         var value = MDB_val()
         let rc = key.withUnsafeBytes { keyBytes in
-            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var keyValue = MDB_val(
+                mv_size: keyBytes.count,
+                mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+            )
             return mdb_get(self.live, dbi, &keyValue, &value)
         }
         if rc == MDB_NOTFOUND || self.isUncommittedTable(rc) {
@@ -162,7 +165,10 @@ final class LMDBTransaction: StorageWriteTransaction {
         let dbi = try self.table(table, create: true)!
         let rc = key.withUnsafeBytes { keyBytes in
             value.withUnsafeBytes { valueBytes in
-                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var keyValue = MDB_val(
+                    mv_size: keyBytes.count,
+                    mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                )
                 var dataValue = MDB_val(
                     mv_size: valueBytes.count,
                     mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
@@ -184,7 +190,10 @@ final class LMDBTransaction: StorageWriteTransaction {
             return false
         }
         let rc = key.withUnsafeBytes { keyBytes in
-            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var keyValue = MDB_val(
+                mv_size: keyBytes.count,
+                mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+            )
             return mdb_del(self.live, dbi, &keyValue, nil)
         }
         if rc == MDB_NOTFOUND {

@@ -30,7 +30,9 @@ public protocol ReadableTransaction: ~Copyable {
 }
 
 /// Decodes a stored value, turning a decoding failure into ``StoreError/Code/invalidData``.
-func decodeValue<Value: StoreValue>(_ type: Value.Type, from bytes: UnsafeRawBufferPointer, table: String) throws -> Value {
+func decodeValue<Value: StoreValue>(_ type: Value.Type, from bytes: UnsafeRawBufferPointer, table: String) throws
+    -> Value
+{
     do {
         return try Value(storeBytes: Array(bytes))
     } catch let error as StoreError {
@@ -100,7 +102,8 @@ extension ReadableTransaction where Self: ~Copyable {
         var keys: [Key] = []
         guard limit > 0 else { return keys }
         try self.storage.forEachRow(table: table.name, lower: range.lower, upper: range.upper, reverse: reverse) {
-            key, _ in
+            key,
+            _ in
             keys.append(try decodeKey(Key.self, from: key, table: table.name))
             return keys.count < limit
         }
@@ -116,7 +119,8 @@ extension ReadableTransaction where Self: ~Copyable {
         _ body: (Key, Value) throws -> Bool
     ) throws {
         try self.storage.forEachRow(table: table.name, lower: range.lower, upper: range.upper, reverse: reverse) {
-            key, value in
+            key,
+            value in
             try body(
                 decodeKey(Key.self, from: key, table: table.name),
                 decodeValue(Value.self, from: value, table: table.name)
@@ -186,7 +190,8 @@ extension ReadableTransaction where Self: ~Copyable {
         let prefix = KeyPrefix(bytes: IndexLayout.entryPrefix(indexKey: encoded))
         var keys: [Key] = []
         try self.storage.forEachRow(table: index.name, lower: prefix.bytes, upper: prefix.upperBound, reverse: false) {
-            entry, _ in
+            entry,
+            _ in
             let primary = UnsafeRawBufferPointer(rebasing: entry[prefix.bytes.count...])
             keys.append(try decodeKey(Key.self, from: primary, table: index.name))
             return keys.count < limit
@@ -209,7 +214,10 @@ extension ReadableTransaction where Self: ~Copyable {
             guard let bytes else { return nil }
             let (expiresAt, payload) = try ExpiryLayout.split(bytes, table: table.name)
             guard expiresAt > now else { return nil }
-            return ExpiringEntry(value: try decodeValue(Value.self, from: payload, table: table.name), expiresAt: expiresAt)
+            return ExpiringEntry(
+                value: try decodeValue(Value.self, from: payload, table: table.name),
+                expiresAt: expiresAt
+            )
         }
     }
 

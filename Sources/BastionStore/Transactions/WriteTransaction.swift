@@ -148,7 +148,8 @@ public struct WriteTransaction: ReadableTransaction, ~Copyable {
         let now = self.now
         var expired: [(indexKey: [UInt8], expiresAt: StoreInstant, key: [UInt8])] = []
         try self.storage.forEachRow(table: table.expiryIndexName, lower: nil, upper: nil, reverse: false) {
-            indexKey, _ in
+            indexKey,
+            _ in
             let (expiresAt, key) = try ExpiryLayout.splitIndexKey(indexKey, table: table.expiryIndexName)
             guard expiresAt <= now else { return false }
             expired.append((Array(indexKey), expiresAt, Array(key)))
@@ -205,7 +206,12 @@ public struct WriteTransaction: ReadableTransaction, ~Copyable {
 
     /// Sets the counter to `value`.
     public func set<Key>(_ counters: CounterTable<Key>, _ key: Key, to value: Int64) throws {
-        try self.writeStorage.put(table: counters.name, key: key.storeKeyBytes, value: value.storeBytes(), overwrite: true)
+        try self.writeStorage.put(
+            table: counters.name,
+            key: key.storeKeyBytes,
+            value: value.storeBytes(),
+            overwrite: true
+        )
     }
 
     /// Deletes the counter, so that it reads as zero; returns whether it was set.
@@ -243,7 +249,8 @@ public struct WriteTransaction: ReadableTransaction, ~Copyable {
                     if let owner, owner != primaryKey {
                         throw StoreError(
                             code: .alreadyExists,
-                            message: "Unique index '\(index.name)' already has this key for another row of '\(table.name)'"
+                            message:
+                                "Unique index '\(index.name)' already has this key for another row of '\(table.name)'"
                         )
                     }
                 }

@@ -47,7 +47,8 @@ extension StoreValue where Self: FixedWidthInteger {
         guard storeBytes.count == MemoryLayout<Self>.size else {
             throw StoreError(
                 code: .invalidData,
-                message: "A stored \(Self.self) value has \(storeBytes.count) bytes, expected \(MemoryLayout<Self>.size)"
+                message:
+                    "A stored \(Self.self) value has \(storeBytes.count) bytes, expected \(MemoryLayout<Self>.size)"
             )
         }
         self = storeBytes.reduce(Self.zero) { ($0 << 8) | Self(truncatingIfNeeded: $1) }
