@@ -21,9 +21,11 @@ let package = Package(
         .plugin(name: "BastionProtobufPlugin", targets: ["BastionProtobufPlugin"]),
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
         .library(name: "BastionStore", targets: ["BastionStore"]),
+        .executable(name: "bastion", targets: ["BastionCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
@@ -89,6 +91,7 @@ let package = Package(
             name: "BastionStore",
             dependencies: [
                 "CLMDB",
+                "BastionProtobuf",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +103,8 @@ let package = Package(
             dependencies: [
                 "BastionStore",
                 "StoreCrashWriter",
+                "BastionCLI",
+                "BastionCodeGen",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: defaultSwiftSettings
@@ -112,6 +117,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/StoreCrashWriter",
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "BastionCLI",
+            dependencies: [
+                "BastionStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: defaultSwiftSettings
         ),
     ]

@@ -1,15 +1,7 @@
 /// A type that can be a table's value.
 ///
-/// Values are stored as opaque bytes. The project's protobuf messages become values with one
-/// extension (see docs/STORE.md):
-///
-/// ```swift
-/// extension StoreValue where Self: ProtobufMessage {
-///     public init(storeBytes: [UInt8]) throws { try self.init(serializedBytes: storeBytes) }
-///     public func storeBytes() -> [UInt8] { self.serializedBytes() }
-/// }
-/// extension User: StoreValue {}
-/// ```
+/// Values are stored as opaque bytes. A protobuf message becomes a value with an empty
+/// extension, `extension User: StoreValue {}` (see `ProtobufMessage+StoreValue.swift`).
 public protocol StoreValue: Sendable {
     /// Decodes a value from the bytes ``storeBytes()`` wrote.
     init(storeBytes: [UInt8]) throws

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `bastion`: the client, admin and key/certificate tool.
+@main
+struct BastionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bastion",
+        abstract: "Bastion's client, admin and key tool.",
+        subcommands: [BackupCommand.self]
+    )
+}
