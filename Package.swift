@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "BastionProtobuf", targets: ["BastionProtobuf"]),
         .library(name: "BastionCodeGen", targets: ["BastionCodeGen"]),
+        .library(name: "BastionRPC", targets: ["BastionRPC"]),
         .executable(name: "protoc-gen-bastion", targets: ["protoc-gen-bastion"]),
         .plugin(name: "BastionProtobufPlugin", targets: ["BastionProtobufPlugin"]),
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
@@ -38,6 +39,19 @@ let package = Package(
         .testTarget(
             name: "BastionProtobufTests",
             dependencies: ["BastionProtobuf"],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: RPC core: protocol messages, framing rules, status (no NIO, no TLS)
+        .target(
+            name: "BastionRPC",
+            dependencies: ["BastionProtobuf"],
+            exclude: ["Generated/README.md"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionRPCTests",
+            dependencies: ["BastionRPC", "BastionProtobuf"],
             swiftSettings: defaultSwiftSettings
         ),
 

@@ -18,7 +18,7 @@ import Testing
                 try (file.content ?? "").write(to: url, atomically: true, encoding: .utf8)
             }
             let committed = try String(contentsOf: url, encoding: .utf8)
-            #expect(committed == file.content, "\(url.path) is stale: run Tools/regenerate-descriptors.sh or set BASTION_UPDATE_REFERENCES=1")
+            #expect(committed == file.content, "\(url.path) is stale: run Tools/regenerate-descriptors.sh, Tools/generate-protos.sh, or set BASTION_UPDATE_REFERENCES=1")
         }
     }
 
@@ -44,6 +44,16 @@ import Testing
         try compare(
             CodeGenerator.generate(request),
             with: Protoc.repositoryRoot.appending(path: "Tests/BastionCodeGenTests/Reference")
+        )
+    }
+
+    /// The Swift of the project's own protocol files (proto/), committed beside the modules.
+    @Test(arguments: [("bastion/rpc/v1/rpc.proto", "BastionRPC")])
+    func projectProtosAreCurrent(proto: String, module: String) throws {
+        let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))
+        try compare(
+            CodeGenerator.generate(request),
+            with: Protoc.repositoryRoot.appending(path: "Sources/\(module)/Generated")
         )
     }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Generates the Swift for the project's own .proto files (proto/) into the modules that use them.
+#
+#   Tools/generate-protos.sh    rewrite Sources/*/Generated
+#
+# Each entry maps a folder of proto/ to the module whose Generated/ folder receives its Swift.
+# `swift test` (GeneratedOutputTests) fails while the committed files differ from a fresh run.
+set -euo pipefail
+project=$(cd "$(dirname "$0")/.." && pwd)
+mappings=(
+    "bastion/rpc/v1:BastionRPC"
+)
+
+swift build --package-path "$project" --product protoc-gen-bastion >/dev/null
+plugin="$project/.build/debug/protoc-gen-bastion"
+for mapping in "${mappings[@]}"; do
+    folder=${mapping%%:*}
+    module=${mapping##*:}
+    output="$project/Sources/$module/Generated"
+    mkdir -p "$output"
+    (cd "$project/proto" && protoc --plugin=protoc-gen-bastion="$plugin" --bastion_out="$output" \
+        -I. "$folder"/*.proto)
+    echo "generated $folder → Sources/$module/Generated"
+done
