@@ -22,6 +22,7 @@ let package = Package(
         .plugin(name: "BastionProtobufPlugin", targets: ["BastionProtobufPlugin"]),
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
         .library(name: "BastionStore", targets: ["BastionStore"]),
+        .library(name: "BastionTLS", targets: ["BastionTLS"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
     ],
     dependencies: [
@@ -131,6 +132,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/StoreCrashWriter",
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: TLS: a NIO channel handler over the system's OpenSSL 3 (Debian libssl-dev)
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "BastionTLS",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionTLSTests",
+            dependencies: [
+                "BastionTLS",
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: defaultSwiftSettings
         ),
 
