@@ -56,6 +56,26 @@ import Testing
         #expect(code.contains("var _parent: ProtobufIndirect<Node>? = nil"))
     }
 
+    /// Found by reading the fuzz target's decoder: merging repeated occurrences of a singular
+    /// message field copied the merged value each time (quadratic). The field must let go of
+    /// its value before decoding into it.
+    @Test func repeatedOccurrencesMergeWithoutCopying() throws {
+        let code = try render(
+            """
+            syntax = "proto3";
+            message Leaf { repeated int32 values = 1; }
+            message Outer {
+              Leaf leaf = 1;
+              Outer again = 2;
+              oneof pick { Leaf picked = 3; }
+            }
+            """
+        )
+        #expect(code.contains("var value = self.leaf ?? .init()\n                self.leaf = nil\n                try reader.readMessage(into: &value)"))
+        #expect(code.contains("var value = self.again ?? .init()\n                self.again = nil\n"))
+        #expect(code.contains("var value = Leaf()\n                if case .picked(let existing)? = self.pick { value = existing; self.pick = nil }\n"))
+    }
+
     @Test func swiftPrefixOptionAndVisibility() throws {
         let code = try render(
             """

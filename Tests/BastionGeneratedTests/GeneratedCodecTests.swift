@@ -96,6 +96,13 @@ import Testing
         #expect(message.fNested?.b == "x")
     }
 
+    @Test func oneofMessageOccurrencesMerge() throws {
+        // c_nested {a: 1} then c_nested {b: "x"}.
+        let bytes: [UInt8] = [0x9A, 0x03, 0x02, 0x08, 0x01, 0x9A, 0x03, 0x03, 0x12, 0x01, 0x78]
+        let message = try Everything(serializedBytes: bytes)
+        #expect(message.choice == .cNested(.init { $0.a = 1; $0.b = "x" }))
+    }
+
     @Test func oneofLastMemberWins() throws {
         let bytes: [UInt8] = [0x92, 0x03, 0x01, 0x61, 0xA0, 0x03, 0x05]
         #expect(try Everything(serializedBytes: bytes).choice == .cInt64(5))

@@ -1143,10 +1143,12 @@ extension Google_Protobuf_FileDescriptorProto {
                 self.`extension`.append(value)
             case 66:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 74:
                 var value = self.sourceCodeInfo ?? .init()
+                self.sourceCodeInfo = nil
                 try reader.readMessage(into: &value)
                 self.sourceCodeInfo = value
             case 80:
@@ -1266,6 +1268,7 @@ extension Google_Protobuf_DescriptorProto {
                 self.`extension`.append(value)
             case 58:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 66:
@@ -1326,6 +1329,7 @@ extension Google_Protobuf_DescriptorProto.ExtensionRange {
                 self.end = try reader.readInt32()
             case 26:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             default:
@@ -1512,6 +1516,7 @@ extension Google_Protobuf_FieldDescriptorProto {
                 self.defaultValue = try reader.readString()
             case 66:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 72:
@@ -1561,6 +1566,7 @@ extension Google_Protobuf_OneofDescriptorProto {
                 self.name = try reader.readString()
             case 18:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             default:
@@ -1624,6 +1630,7 @@ extension Google_Protobuf_EnumDescriptorProto {
                 self.value.append(value)
             case 26:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 34:
@@ -1718,6 +1725,7 @@ extension Google_Protobuf_EnumValueDescriptorProto {
                 self.number = try reader.readInt32()
             case 26:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             default:
@@ -1771,6 +1779,7 @@ extension Google_Protobuf_ServiceDescriptorProto {
                 self.method.append(value)
             case 26:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             default:
@@ -1838,6 +1847,7 @@ extension Google_Protobuf_MethodDescriptorProto {
                 self.outputType = try reader.readString()
             case 34:
                 var value = self.options ?? .init()
+                self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 40:

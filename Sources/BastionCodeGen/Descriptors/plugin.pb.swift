@@ -253,6 +253,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
                 self.parameter = try reader.readString()
             case 26:
                 var value = self.compilerVersion ?? .init()
+                self.compilerVersion = nil
                 try reader.readMessage(into: &value)
                 self.compilerVersion = value
             case 122:
@@ -358,6 +359,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse.File {
                 self.content = try reader.readString()
             case 130:
                 var value = self.generatedCodeInfo ?? .init()
+                self.generatedCodeInfo = nil
                 try reader.readMessage(into: &value)
                 self.generatedCodeInfo = value
             default:

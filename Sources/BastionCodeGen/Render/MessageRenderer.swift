@@ -384,7 +384,8 @@ struct MessageRenderer {
         assign: (String) -> String,
         into printer: inout CodePrinter,
         reader: String = "reader",
-        existing: String? = nil
+        existing: String? = nil,
+        release: String? = nil
     ) {
         switch kind {
         case .scalar(let scalar):
@@ -403,10 +404,12 @@ struct MessageRenderer {
             }
         case .message(let message):
             printer.line("var value = \(existing ?? "\(message.swiftName)()")")
+            if let release { printer.line(release) }
             printer.line("try \(reader).readMessage(into: &value)")
             printer.line(assign("value"))
         case .group(let message):
             printer.line("var value = \(existing ?? "\(message.swiftName)()")")
+            if let release { printer.line(release) }
             printer.line("try \(reader).readGroup(into: &value, fieldNumber: \(number))")
             printer.line(assign("value"))
         }
@@ -419,8 +422,11 @@ struct MessageRenderer {
         defer { printer.outdent() }
         switch field.storage {
         case .implicit, .optional, .boxed:
+            // A repeated occurrence merges into the value so far. The field lets go of it while
+            // it is decoded, so the value's storage is unique and merging does not copy it:
+            // otherwise N occurrences cost O(N^2).
             readValue(field.kind, number: field.number, assign: { "\(name) = \($0)" }, into: &printer,
-                      existing: "\(name) ?? .init()")
+                      existing: "\(name) ?? .init()", release: "\(name) = nil")
         case .repeated:
             readValue(field.kind, number: field.number, assign: { "\(name).append(\($0))" }, into: &printer)
             if isPackable(field.kind) {
@@ -481,13 +487,14 @@ struct MessageRenderer {
             let oneof = "self." + SwiftNaming.escaped(model.oneofs[oneofIndex].swiftName)
             let caseName = SwiftNaming.escaped(field.swiftName)
             var existing: String?
+            var release: String?
             if messageTarget(field.kind) != nil {
-                printer.line("var existing: \(field.kind.swiftType)?")
-                printer.line("if case .\(caseName)(let value)? = \(oneof) { existing = value }")
-                existing = "existing ?? .init()"
+                // As for singular fields: take the value out of the oneof before merging into it.
+                existing = "\(field.kind.swiftType)()"
+                release = "if case .\(caseName)(let existing)? = \(oneof) { value = existing; \(oneof) = nil }"
             }
             readValue(field.kind, number: field.number, assign: { "\(oneof) = .\(caseName)(\($0))" }, into: &printer,
-                      existing: existing)
+                      existing: existing, release: release)
         }
     }
 

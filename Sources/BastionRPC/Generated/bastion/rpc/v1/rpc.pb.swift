@@ -377,6 +377,7 @@ extension RPCCallTrailer {
                 self.message = try reader.readString()
             case 26:
                 var value = self.details ?? .init()
+                self.details = nil
                 try reader.readMessage(into: &value)
                 self.details = value
             case 34:

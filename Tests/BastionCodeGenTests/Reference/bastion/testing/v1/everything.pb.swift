@@ -548,10 +548,12 @@ extension Bastion_Testing_V1_Everything {
                 self.fColor = Bastion_Testing_V1_Color(rawValue: try reader.readInt32())
             case 138:
                 var value = self.fNested ?? .init()
+                self.fNested = nil
                 try reader.readMessage(into: &value)
                 self.fNested = value
             case 146:
                 var value = self.fImported ?? .init()
+                self.fImported = nil
                 try reader.readMessage(into: &value)
                 self.fImported = value
             case 160:
@@ -685,9 +687,8 @@ extension Bastion_Testing_V1_Everything {
             case 402:
                 self.choice = .cString(try reader.readString())
             case 410:
-                var existing: Bastion_Testing_V1_Everything.Nested?
-                if case .cNested(let value)? = self.choice { existing = value }
-                var value = existing ?? .init()
+                var value = Bastion_Testing_V1_Everything.Nested()
+                if case .cNested(let existing)? = self.choice { value = existing; self.choice = nil }
                 try reader.readMessage(into: &value)
                 self.choice = .cNested(value)
             case 416:
@@ -695,17 +696,18 @@ extension Bastion_Testing_V1_Everything {
             case 424:
                 self.choice = .cColor(Bastion_Testing_V1_Color(rawValue: try reader.readInt32()))
             case 434:
-                var existing: Bastion_Testing_V1_Everything?
-                if case .cSelf(let value)? = self.choice { existing = value }
-                var value = existing ?? .init()
+                var value = Bastion_Testing_V1_Everything()
+                if case .cSelf(let existing)? = self.choice { value = existing; self.choice = nil }
                 try reader.readMessage(into: &value)
                 self.choice = .cSelf(value)
             case 482:
                 var value = self.recursive ?? .init()
+                self.recursive = nil
                 try reader.readMessage(into: &value)
                 self.recursive = value
             case 490:
                 var value = self.keywords ?? .init()
+                self.keywords = nil
                 try reader.readMessage(into: &value)
                 self.keywords = value
             case 4294967288:
@@ -760,6 +762,7 @@ extension Bastion_Testing_V1_Everything.Nested {
                 self.b = try reader.readString()
             case 26:
                 var value = self.child ?? .init()
+                self.child = nil
                 try reader.readMessage(into: &value)
                 self.child = value
             case 34:

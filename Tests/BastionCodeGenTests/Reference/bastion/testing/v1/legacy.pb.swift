@@ -278,6 +278,7 @@ extension Bastion_Testing_V1_Legacy {
                 try reader.readPacked(into: &self.unpackedValues) { reader throws(ProtobufError) in try reader.readSInt32() }
             case 83:
                 var value = self.extra ?? .init()
+                self.extra = nil
                 try reader.readGroup(into: &value, fieldNumber: 10)
                 self.extra = value
             case 107:
@@ -286,6 +287,7 @@ extension Bastion_Testing_V1_Legacy {
                 self.item.append(value)
             case 130:
                 var value = self.child ?? .init()
+                self.child = nil
                 try reader.readMessage(into: &value)
                 self.child = value
             case 138:
