@@ -153,7 +153,6 @@ let package = Package(
             name: "BastionTLSTests",
             dependencies: [
                 "BastionTLS",
-                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -37,6 +37,8 @@ static inline uint64_t copenssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
 
 static inline long copenssl_mode_accept_moving_write_buffer(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
 
+static inline long copenssl_mode_no_auto_chain(void) { return SSL_MODE_NO_AUTO_CHAIN; }
+
 static inline long copenssl_ctx_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
 
 // MARK: Protocol versions, groups, session handling

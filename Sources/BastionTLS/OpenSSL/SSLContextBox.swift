@@ -75,8 +75,12 @@ final class SSLContextBox: @unchecked Sendable {
                 | copenssl_op_cipher_server_preference()
         )
         // Plaintext buffers may move between an SSL_write that wants to be retried and its
-        // retry (they can't with memory BIOs, but this keeps OpenSSL from caring).
-        _ = copenssl_ctx_set_mode(context, copenssl_mode_accept_moving_write_buffer())
+        // retry (they can't with memory BIOs, but this keeps OpenSSL from caring). The chain
+        // sent is exactly the configured one: OpenSSL does not complete it from the trust store.
+        _ = copenssl_ctx_set_mode(
+            context,
+            copenssl_mode_accept_moving_write_buffer() | copenssl_mode_no_auto_chain()
+        )
     }
 
     private func configureCertificate() throws(TLSError) {
@@ -105,7 +109,7 @@ final class SSLContextBox: @unchecked Sendable {
                 }
             }
             guard SSL_CTX_use_PrivateKey(self.pointer, key) == 1 else {
-                throw OpenSSLErrorQueue.configurationError("the private key cannot be used")
+                throw OpenSSLErrorQueue.configurationError("the private key cannot be used with the certificate")
             }
             guard SSL_CTX_check_private_key(self.pointer) == 1 else {
                 throw OpenSSLErrorQueue.configurationError("the private key does not match the certificate")

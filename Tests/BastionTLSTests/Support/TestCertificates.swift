@@ -52,3 +52,9 @@ func eventually(within seconds: Double = 5, _ condition: () -> Bool) async -> Bo
     }
     return condition()
 }
+
+enum PEMFile {
+    static func read(_ path: String) throws -> [UInt8] {
+        try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
