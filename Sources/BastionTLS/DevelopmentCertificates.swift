@@ -1,11 +1,11 @@
 import COpenSSL
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Makes a throwaway certificate authority with a server and a client certificate, for
@@ -241,7 +241,10 @@ enum FileOutput {
         for component in path.split(separator: "/") {
             prefix += component
             if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw TLSError(code: .ioError, message: "cannot create '\(prefix)': \(String(cString: strerror(errno)))")
+                throw TLSError(
+                    code: .ioError,
+                    message: "cannot create '\(prefix)': \(String(cString: strerror(errno)))"
+                )
             }
             prefix += "/"
         }

@@ -39,7 +39,8 @@ public final class TLSContext: Sendable {
         guard previous.configuration.role == configuration.role else {
             throw TLSError(
                 code: .configurationInvalid,
-                message: "a \(previous.configuration.role) context cannot be reloaded as a \(configuration.role) context"
+                message:
+                    "a \(previous.configuration.role) context cannot be reloaded as a \(configuration.role) context"
             )
         }
         // Built outside the lock: parsing PEM and building an SSL_CTX takes a while, and new

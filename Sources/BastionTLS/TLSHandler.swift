@@ -48,13 +48,16 @@ public class TLSHandler: ChannelDuplexHandler {
     private var unflushedPromises: [EventLoopPromise<Void>] = []
     /// The plaintext buffer, reused from read to read while the application lets go of it.
     private var plaintextBuffer: ByteBuffer?
+    /// The ciphertext buffer, reused from flush to flush while the channel lets go of it.
+    private var ciphertextBuffer: ByteBuffer?
     /// Reads produced ciphertext (a post-handshake message) that must go out at read complete.
     private var ciphertextNeedsFlush = false
     private var closePromise: EventLoopPromise<Void>?
 
-    /// Plaintext buffers above this capacity are not kept for reuse.
-    private static let maximumRetainedPlaintextCapacity = 256 * 1024
+    /// Buffers above this capacity are not kept for reuse.
+    private static let maximumRetainedBufferCapacity = 256 * 1024
     private static let initialPlaintextCapacity = 16 * 1024
+    private static let initialCiphertextCapacity = 4 * 1024
     /// How long a close waits for close_notify to be written before closing regardless.
     private static let closeGracePeriod = TimeAmount.seconds(3)
 
@@ -296,7 +299,10 @@ public class TLSHandler: ChannelDuplexHandler {
         self.handshakeTimer = nil
         self.fail(
             context: context,
-            TLSError(code: .handshakeTimeout, message: "the TLS handshake did not finish within \(self.handshakeTimeout)")
+            TLSError(
+                code: .handshakeTimeout,
+                message: "the TLS handshake did not finish within \(self.handshakeTimeout)"
+            )
         )
     }
 
@@ -334,7 +340,7 @@ public class TLSHandler: ChannelDuplexHandler {
         if buffer.readableBytes > 0 {
             context.fireChannelRead(self.wrapInboundOut(buffer))
         }
-        if buffer.capacity <= Self.maximumRetainedPlaintextCapacity {
+        if buffer.capacity <= Self.maximumRetainedBufferCapacity {
             self.plaintextBuffer = buffer
         }
 
@@ -376,8 +382,19 @@ public class TLSHandler: ChannelDuplexHandler {
             self.unflushedPromises.removeAll(keepingCapacity: true)
             return
         }
-        var ciphertext = context.channel.allocator.buffer(capacity: pending)
+        var ciphertext: ByteBuffer
+        if var reused = self.ciphertextBuffer {
+            // The channel usually wrote (and let go of) the last one during its flush.
+            self.ciphertextBuffer = nil
+            reused.clear(minimumCapacity: pending)
+            ciphertext = reused
+        } else {
+            ciphertext = context.channel.allocator.buffer(capacity: max(pending, Self.initialCiphertextCapacity))
+        }
         self.connection.drainCiphertext(into: &ciphertext)
+        if ciphertext.capacity <= Self.maximumRetainedBufferCapacity {
+            self.ciphertextBuffer = ciphertext
+        }
 
         var promise: EventLoopPromise<Void>? = nil
         if let first = self.unflushedPromises.first {

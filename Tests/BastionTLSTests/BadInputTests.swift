@@ -13,7 +13,11 @@ import Testing
 
     private func expectServerStillServes(_ server: LoopbackServer) async throws {
         let client = try TLSContext(configuration: self.certificates.clientConfiguration())
-        let (_, echoed) = try await LoopbackClient.echo(ByteBuffer(string: "still here"), port: server.port, context: client)
+        let (_, echoed) = try await LoopbackClient.echo(
+            ByteBuffer(string: "still here"),
+            port: server.port,
+            context: client
+        )
         #expect(String(buffer: echoed) == "still here")
     }
 
@@ -26,7 +30,9 @@ import Testing
 
     @Test(arguments: Self.badInputs)
     func badBytesGetACleanCloseAndTheServerKeepsServing(name: String, bytes: [UInt8]) async throws {
-        let server = try await LoopbackServer.start(context: TLSContext(configuration: self.certificates.serverConfiguration()))
+        let server = try await LoopbackServer.start(
+            context: TLSContext(configuration: self.certificates.serverConfiguration())
+        )
         let elapsed = try await RawConnection.sendAndAwaitClose(bytes, port: server.port)
         #expect(elapsed < .seconds(5), "\(name)")
         #expect(await eventually { server.record.snapshot.closed == 1 })
@@ -38,7 +44,9 @@ import Testing
     }
 
     @Test func plaintextHTTPIsNamedInTheError() async throws {
-        let server = try await LoopbackServer.start(context: TLSContext(configuration: self.certificates.serverConfiguration()))
+        let server = try await LoopbackServer.start(
+            context: TLSContext(configuration: self.certificates.serverConfiguration())
+        )
         _ = try await RawConnection.sendAndAwaitClose(Array("GET / HTTP/1.1\r\n\r\n".utf8), port: server.port)
         #expect(await eventually { !server.record.snapshot.errors.isEmpty })
         #expect(server.record.snapshot.errors.first?.message.contains("http request") == true)
@@ -87,7 +95,11 @@ import Testing
             privateKey: .file(replacement.files.serverPrivateKey)
         )
 
-        let (handshake, _) = try await LoopbackClient.echo(ByteBuffer(string: "new"), port: server.port, context: client)
+        let (handshake, _) = try await LoopbackClient.echo(
+            ByteBuffer(string: "new"),
+            port: server.port,
+            context: client
+        )
         #expect(handshake.peerCertificate?.sha256Fingerprint == newFingerprint)
 
         try await longLived.channel.writeAndFlush(ByteBuffer(string: "before"))
@@ -101,9 +113,12 @@ import Testing
                 privateKey: .file(self.certificates.files.serverPrivateKey)
             )
         }
-        let (afterFailedReload, _) = try await LoopbackClient.echo(ByteBuffer(string: "x"), port: server.port, context: client)
+        let (afterFailedReload, _) = try await LoopbackClient.echo(
+            ByteBuffer(string: "x"),
+            port: server.port,
+            context: client
+        )
         #expect(afterFailedReload.peerCertificate?.sha256Fingerprint == newFingerprint)
         try await server.stop()
     }
 }
-

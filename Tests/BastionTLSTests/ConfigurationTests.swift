@@ -130,7 +130,10 @@ import Testing
         ])
         #expect(client.status == 0, "\(client.output)")
         let text = try await OpenSSLCLI.run(["x509", "-noout", "-text", "-in", files.serverCertificate])
-        #expect(text.output.contains("DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"), "\(text.output)")
+        #expect(
+            text.output.contains("DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"),
+            "\(text.output)"
+        )
         #expect(text.output.contains("ASN1 OID: prime256v1"), "\(text.output)")
     }
 }

@@ -12,7 +12,9 @@ import Testing
 
     @Test(arguments: [5, 1 << 20])
     func echoNegotiatesTLS13AndALPN(payloadSize: Int) async throws {
-        let server = try await LoopbackServer.start(context: TLSContext(configuration: self.certificates.serverConfiguration()))
+        let server = try await LoopbackServer.start(
+            context: TLSContext(configuration: self.certificates.serverConfiguration())
+        )
         let client = try TLSContext(configuration: self.certificates.clientConfiguration())
 
         let payload = ByteBuffer(bytes: (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
@@ -41,7 +43,11 @@ import Testing
             context: TLSContext(configuration: self.certificates.mutualServerConfiguration())
         )
         let client = try TLSContext(configuration: self.certificates.clientConfigurationWithCertificate())
-        let (_, echoed) = try await LoopbackClient.echo(ByteBuffer(string: "who am I"), port: server.port, context: client)
+        let (_, echoed) = try await LoopbackClient.echo(
+            ByteBuffer(string: "who am I"),
+            port: server.port,
+            context: client
+        )
         #expect(String(buffer: echoed) == "who am I")
 
         #expect(await eventually { server.record.snapshot.handshakes.count == 1 })
@@ -90,7 +96,9 @@ import Testing
     }
 
     @Test func clientRefusesAServerItDoesNotTrust() async throws {
-        let server = try await LoopbackServer.start(context: TLSContext(configuration: self.certificates.serverConfiguration()))
+        let server = try await LoopbackServer.start(
+            context: TLSContext(configuration: self.certificates.serverConfiguration())
+        )
         let otherAuthority = try TestCertificates()
         let client = try TLSContext(configuration: otherAuthority.clientConfiguration())
         let error = await #expect(throws: TLSError.self) {
@@ -101,10 +109,17 @@ import Testing
     }
 
     @Test func clientChecksTheServerName() async throws {
-        let server = try await LoopbackServer.start(context: TLSContext(configuration: self.certificates.serverConfiguration()))
+        let server = try await LoopbackServer.start(
+            context: TLSContext(configuration: self.certificates.serverConfiguration())
+        )
         let client = try TLSContext(configuration: self.certificates.clientConfiguration())
         // The certificate names localhost, 127.0.0.1 and ::1.
-        _ = try await LoopbackClient.echo(ByteBuffer(string: "ip"), port: server.port, context: client, serverHostname: "127.0.0.1")
+        _ = try await LoopbackClient.echo(
+            ByteBuffer(string: "ip"),
+            port: server.port,
+            context: client,
+            serverHostname: "127.0.0.1"
+        )
         let error = await #expect(throws: TLSError.self) {
             _ = try await LoopbackClient.echo(
                 ByteBuffer(string: "x"),
@@ -141,7 +156,9 @@ import Testing
     }
 
     @Test func manyWritesBeforeTheHandshakeArriveInOrder() async throws {
-        let server = try await LoopbackServer.start(context: TLSContext(configuration: self.certificates.serverConfiguration()))
+        let server = try await LoopbackServer.start(
+            context: TLSContext(configuration: self.certificates.serverConfiguration())
+        )
         let context = try TLSContext(configuration: self.certificates.clientConfiguration())
         let client = try await LoopbackClient.connect(port: server.port, context: context, expecting: 3 * 1000)
         var expected = ByteBuffer()

@@ -88,11 +88,17 @@ final class SSLContextBox: @unchecked Sendable {
         switch (configuration.certificateChain, configuration.privateKey) {
         case (.none, .none):
             if configuration.role.isServer {
-                throw TLSError(code: .configurationInvalid, message: "a server needs a certificate chain and a private key")
+                throw TLSError(
+                    code: .configurationInvalid,
+                    message: "a server needs a certificate chain and a private key"
+                )
             }
             return
         case (.some, .none), (.none, .some):
-            throw TLSError(code: .configurationInvalid, message: "a certificate chain needs its private key, and a key its chain")
+            throw TLSError(
+                code: .configurationInvalid,
+                message: "a certificate chain needs its private key, and a key its chain"
+            )
         case (.some(let chainSource), .some(let keySource)):
             let chain = try PEMLoader.certificates(from: chainSource.pemSource)
             defer { chain.forEach { X509_free($0) } }
@@ -139,7 +145,8 @@ final class SSLContextBox: @unchecked Sendable {
         guard let roots = configuration.trustRoots else {
             throw TLSError(
                 code: .configurationInvalid,
-                message: "verifying the peer's certificate (client authentication \(configuration.clientAuthentication)) needs trust roots"
+                message:
+                    "verifying the peer's certificate (client authentication \(configuration.clientAuthentication)) needs trust roots"
             )
         }
         OpenSSLErrorQueue.clear()
