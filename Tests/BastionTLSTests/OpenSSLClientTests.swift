@@ -87,6 +87,26 @@ struct OpenSSLClientTests {
         try await server.stop()
     }
 
+    @Test func renegotiationIsRefused() async throws {
+        var configuration = self.certificates.serverConfiguration()
+        configuration.minimumProtocolVersion = .tls12
+        let server = try await self.start(configuration)
+        // "R" on s_client's standard input asks for a TLS 1.2 renegotiation.
+        let result = try await OpenSSLCLI.run(
+            [
+                "s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1_2", "-alpn", "bastion/1",
+                "-CAfile", self.certificates.files.caCertificate,
+            ],
+            input: "R\n"
+        )
+        #expect(result.output.contains("RENEGOTIATING"), "\(result.output)")
+        #expect(result.output.contains("no renegotiation"), "\(result.output)")
+        #expect(await eventually { server.record.snapshot.closed == 1 })
+        #expect(server.record.snapshot.handshakes.count == 1)
+        #expect(server.record.errorCodes() == [.protocolError])
+        try await server.stop()
+    }
+
     @Test func mutualTLSRefusesAClientWithoutCertificate() async throws {
         let server = try await self.start(self.certificates.mutualServerConfiguration())
         let result = try await self.sClient(server, ["-alpn", "bastion/1"], waitForServerClose: true)
