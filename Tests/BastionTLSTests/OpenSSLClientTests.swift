@@ -107,6 +107,48 @@ struct OpenSSLClientTests {
         try await server.stop()
     }
 
+    @Test func sessionTicketsResumeAcrossACertificateReload() async throws {
+        let context = try TLSContext(configuration: self.certificates.serverConfiguration())
+        let server = try await LoopbackServer.start(context: context)
+        let session = try TemporaryDirectory.make() + "/session.pem"
+        let base = [
+            "s_client", "-connect", "127.0.0.1:\(server.port)", "-servername", "localhost", "-alpn", "bastion/1",
+            "-CAfile", self.certificates.files.caCertificate,
+        ]
+        // TLS 1.3 tickets come after the handshake: keep the connection open a moment for them.
+        let first = try await OpenSSLCLI.run(base + ["-sess_out", session], closeInputAfter: .milliseconds(300))
+        #expect(first.output.contains("New, TLSv1.3"), "\(first.output)")
+        #expect(first.output.contains("New Session Ticket"), "\(first.output)")
+
+        let resumed = try await OpenSSLCLI.run(base + ["-sess_in", session])
+        #expect(resumed.output.contains("Reused, TLSv1.3"), "\(resumed.output)")
+
+        // Same certificate files, new SSL_CTX: the ticket keys are carried over.
+        try context.reload(configuration: self.certificates.serverConfiguration())
+        let afterReload = try await OpenSSLCLI.run(base + ["-sess_in", session])
+        #expect(afterReload.output.contains("Reused, TLSv1.3"), "\(afterReload.output)")
+
+        #expect(await eventually { server.record.snapshot.handshakes.count == 3 })
+        #expect(server.record.snapshot.handshakes.map(\.sessionReused) == [false, true, true])
+        try await server.stop()
+    }
+
+    @Test func sessionTicketsCanBeTurnedOff() async throws {
+        var configuration = self.certificates.serverConfiguration()
+        configuration.sessionTickets = false
+        let server = try await self.start(configuration)
+        let result = try await OpenSSLCLI.run(
+            [
+                "s_client", "-connect", "127.0.0.1:\(server.port)", "-servername", "localhost", "-alpn", "bastion/1",
+                "-CAfile", self.certificates.files.caCertificate,
+            ],
+            closeInputAfter: .milliseconds(300)
+        )
+        #expect(result.output.contains("New, TLSv1.3"), "\(result.output)")
+        #expect(!result.output.contains("New Session Ticket"), "\(result.output)")
+        try await server.stop()
+    }
+
     @Test func mutualTLSRefusesAClientWithoutCertificate() async throws {
         let server = try await self.start(self.certificates.mutualServerConfiguration())
         let result = try await self.sClient(server, ["-alpn", "bastion/1"], waitForServerClose: true)

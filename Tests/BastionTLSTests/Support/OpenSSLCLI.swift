@@ -11,8 +11,14 @@ enum OpenSSLCLI {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
     }
 
-    /// Runs `openssl arguments…` under `timeout(1)`, with `input` on standard input (then closed).
-    static func run(_ arguments: [String], input: String = "", seconds: Int = 15) async throws -> Result {
+    /// Runs `openssl arguments…` under `timeout(1)`, with `input` on standard input, which is
+    /// closed right after it or, with `closeInputAfter`, that much later.
+    static func run(
+        _ arguments: [String],
+        input: String = "",
+        closeInputAfter delay: Duration? = nil,
+        seconds: Int = 15
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = ["-k", "2", String(seconds), "/usr/bin/openssl"] + arguments
@@ -21,18 +27,20 @@ enum OpenSSLCLI {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stdout
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { process in
-                continuation.resume(returning: process.terminationStatus)
-            }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-                return
-            }
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
+        let (terminations, termination) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { process in
+            termination.yield(process.terminationStatus)
+            termination.finish()
+        }
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        if let delay {
+            try await Task.sleep(for: delay)
+        }
+        try? stdin.fileHandleForWriting.close()
+        var status: Int32 = -1
+        for await terminationStatus in terminations {
+            status = terminationStatus
         }
         let data = stdout.fileHandleForReading.readDataToEndOfFile()
         return Result(status: status, output: String(decoding: data, as: UTF8.self))
