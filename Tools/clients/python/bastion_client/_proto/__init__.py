@@ -1,0 +1,1 @@
+"""Generated protobuf modules; regenerate with Tools/clients/python/generate.sh."""
