@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "BastionProtobuf", targets: ["BastionProtobuf"]),
         .library(name: "BastionCodeGen", targets: ["BastionCodeGen"]),
         .library(name: "BastionRPC", targets: ["BastionRPC"]),
+        .library(name: "BastionTransport", targets: ["BastionTransport"]),
         .executable(name: "protoc-gen-bastion", targets: ["protoc-gen-bastion"]),
         .plugin(name: "BastionProtobufPlugin", targets: ["BastionProtobufPlugin"]),
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
@@ -53,6 +54,44 @@ let package = Package(
         .testTarget(
             name: "BastionRPCTests",
             dependencies: ["BastionRPC", "BastionProtobuf"],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Transport: the wire protocol on SwiftNIO, over BastionTLS
+        .target(
+            name: "BastionTransport",
+            dependencies: [
+                "BastionRPC",
+                "BastionProtobuf",
+                "BastionTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionTransportTests",
+            dependencies: [
+                "BastionTransport",
+                "BastionBuiltinServices",
+                "BastionRPC",
+                "BastionTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Built-in services: health and echo
+        .target(
+            name: "BastionBuiltinServices",
+            dependencies: ["BastionRPC", "BastionProtobuf"],
+            exclude: ["Generated/README.md"],
             swiftSettings: defaultSwiftSettings
         ),
 

@@ -9,6 +9,8 @@ set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 mappings=(
     "bastion/rpc/v1:BastionRPC"
+    "bastion/echo/v1:BastionBuiltinServices"
+    "bastion/health/v1:BastionBuiltinServices"
 )
 
 swift build --package-path "$project" --product protoc-gen-bastion >/dev/null

@@ -48,7 +48,11 @@ import Testing
     }
 
     /// The Swift of the project's own protocol files (proto/), committed beside the modules.
-    @Test(arguments: [("bastion/rpc/v1/rpc.proto", "BastionRPC")])
+    @Test(arguments: [
+        ("bastion/rpc/v1/rpc.proto", "BastionRPC"),
+        ("bastion/echo/v1/echo.proto", "BastionBuiltinServices"),
+        ("bastion/health/v1/health.proto", "BastionBuiltinServices"),
+    ])
     func projectProtosAreCurrent(proto: String, module: String) throws {
         let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))
         try compare(

@@ -20,6 +20,7 @@ struct FileRenderer {
         for dependency in file.dependency where !filesToGenerate.contains(dependency) {
             if let module = options.moduleMappings[dependency], !modules.contains(module) { modules.append(module) }
         }
+        if !file.service.isEmpty, !modules.contains("BastionRPC") { modules.append("BastionRPC") }
         for module in modules.sorted() { printer.line("\(importKeyword) \(module)") }
 
         let scope = (file.package ?? "").isEmpty ? "" : "." + (file.package ?? "")
@@ -35,6 +36,11 @@ struct FileRenderer {
         for codec in codecs {
             printer.line()
             codec.renderCodec(into: &printer)
+        }
+        for (serviceIndex, service) in file.service.enumerated() {
+            printer.line()
+            try ServiceRenderer(service: service, file: file, index: index, serviceIndex: serviceIndex, visibility: visibility)
+                .render(into: &printer)
         }
         return printer.text
     }

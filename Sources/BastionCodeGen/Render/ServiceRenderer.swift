@@ -1,0 +1,165 @@
+/// Renders a service: its method descriptors, the protocol a server implements (with its
+/// registration on an `RPCRouter`), and a typed client stub.
+struct ServiceRenderer {
+    struct Method {
+        let descriptor: Google_Protobuf_MethodDescriptorProto
+        let name: String
+        let swiftName: String
+        let input: String
+        let output: String
+        let kind: String
+        let comment: String?
+        var clientStreams: Bool { descriptor.clientStreamingOrDefault }
+        var serverStreams: Bool { descriptor.serverStreamingOrDefault }
+    }
+
+    let service: Google_Protobuf_ServiceDescriptorProto
+    let file: Google_Protobuf_FileDescriptorProto
+    let index: SchemaIndex
+    let serviceIndex: Int
+    let visibility: String
+
+    private var access: String { visibility.isEmpty ? "" : visibility + " " }
+
+    private var fullName: String {
+        let package = file.package ?? ""
+        return package.isEmpty ? (service.name ?? "") : package + "." + (service.name ?? "")
+    }
+
+    private var swiftName: String {
+        SwiftNaming.typePrefix(package: file.package ?? "", swiftPrefix: file.options?.swiftPrefix) + (service.name ?? "")
+    }
+
+    func methods() throws(GeneratorError) -> [Method] {
+        var used: Set<String> = ["all", "register", "client", "init"]
+        var result: [Method] = []
+        for (methodIndex, method) in service.method.enumerated() {
+            let element = "\(fullName).\(method.name ?? "?")"
+            let input = try index.message(method.inputType, from: file, element: element)
+            let output = try index.message(method.outputType, from: file, element: element)
+            var swiftName = SwiftNaming.lowerCamel(method.name ?? "")
+            if used.contains(swiftName) { swiftName += "_\(methodIndex)" }
+            used.insert(swiftName)
+            let kind = switch (method.clientStreamingOrDefault, method.serverStreamingOrDefault) {
+            case (false, false): "unary"
+            case (true, false): "clientStreaming"
+            case (false, true): "serverStreaming"
+            case (true, true): "bidirectionalStreaming"
+            }
+            result.append(Method(
+                descriptor: method, name: method.name ?? "", swiftName: swiftName, input: input.swiftName,
+                output: output.swiftName, kind: kind,
+                comment: index.comment(in: file, path: [6, Int32(serviceIndex), 2, Int32(methodIndex)])
+            ))
+        }
+        return result
+    }
+
+    func render(into printer: inout CodePrinter) throws(GeneratorError) {
+        let methods = try methods()
+        let comment = index.comment(in: file, path: [6, Int32(serviceIndex)])
+
+        printer.documentation(comment)
+        printer.block("\(access)enum \(swiftName)") { printer in
+            printer.line("\(access)static let serviceName = \(SwiftNaming.stringLiteral(fullName))")
+            printer.line()
+            printer.block("\(access)enum Method") { printer in
+                for method in methods {
+                    printer.documentation(method.comment)
+                    printer.line("\(access)static let \(SwiftNaming.escaped(method.swiftName)) = MethodDescriptor(service: serviceName, method: \(SwiftNaming.stringLiteral(method.name)), kind: .\(method.kind))")
+                }
+                let all = methods.map { SwiftNaming.escaped($0.swiftName) }.joined(separator: ", ")
+                printer.line("\(access)static let all: [MethodDescriptor] = [\(all)]")
+            }
+        }
+
+        printer.line()
+        printer.line("/// Implement this to serve `\(fullName)`; register it with ``register(with:)``.")
+        printer.block("\(access)protocol \(swiftName)Service: Sendable") { printer in
+            for method in methods {
+                printer.documentation(method.comment)
+                printer.line("func \(signature(method, server: true))")
+            }
+        }
+
+        printer.line()
+        printer.block("extension \(swiftName)Service") { printer in
+            printer.line("/// Routes every method of `\(fullName)` to this service.")
+            printer.block("\(access)func register(with router: inout RPCRouter)") { printer in
+                for method in methods {
+                    let descriptor = "\(swiftName).Method.\(SwiftNaming.escaped(method.swiftName))"
+                    let call = "self.\(SwiftNaming.escaped(method.swiftName))"
+                    switch method.kind {
+                    case "unary":
+                        printer.block("router.registerUnary(\(descriptor)) { (request: \(method.input), context) in") { printer in
+                            printer.line("try await \(call)(request: request, context: context)")
+                        }
+                    case "clientStreaming":
+                        printer.block("router.registerClientStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.input)>, context) in") { printer in
+                            printer.line("try await \(call)(requests: requests, context: context)")
+                        }
+                    case "serverStreaming":
+                        printer.block("router.registerServerStreaming(\(descriptor)) { (request: \(method.input), responses: RPCResponseWriter<\(method.output)>, context) in") { printer in
+                            printer.line("try await \(call)(request: request, responses: responses, context: context)")
+                        }
+                    default:
+                        printer.block("router.registerBidirectionalStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.input)>, responses: RPCResponseWriter<\(method.output)>, context) in") { printer in
+                            printer.line("try await \(call)(requests: requests, responses: responses, context: context)")
+                        }
+                    }
+                }
+            }
+        }
+
+        printer.line()
+        printer.line("/// Calls `\(fullName)`.")
+        printer.block("\(access)struct \(swiftName)Client: Sendable") { printer in
+            printer.line("\(access)let client: RPCClient")
+            printer.line()
+            printer.line("\(access)init(transport: any ClientTransport) { self.client = RPCClient(transport: transport) }")
+            for method in methods {
+                printer.line()
+                printer.documentation(method.comment)
+                renderClientMethod(method, into: &printer)
+            }
+        }
+    }
+
+    private func signature(_ method: Method, server: Bool) -> String {
+        let name = SwiftNaming.escaped(method.swiftName)
+        switch method.kind {
+        case "unary":
+            return "\(name)(request: \(method.input), context: ServerContext) async throws -> \(method.output)"
+        case "clientStreaming":
+            return "\(name)(requests: RPCRequestStream<\(method.input)>, context: ServerContext) async throws -> \(method.output)"
+        case "serverStreaming":
+            return "\(name)(request: \(method.input), responses: RPCResponseWriter<\(method.output)>, context: ServerContext) async throws"
+        default:
+            return "\(name)(requests: RPCRequestStream<\(method.input)>, responses: RPCResponseWriter<\(method.output)>, context: ServerContext) async throws"
+        }
+    }
+
+    private func renderClientMethod(_ method: Method, into printer: inout CodePrinter) {
+        let name = SwiftNaming.escaped(method.swiftName)
+        let descriptor = "\(swiftName).Method.\(name)"
+        let common = "metadata: Metadata = Metadata(),\n        options: CallOptions = CallOptions()"
+        switch method.kind {
+        case "unary":
+            printer.block("\(access)func \(name)(\n        _ request: \(method.input),\n        \(common)\n    ) async throws(RPCError) -> RPCResponse<\(method.output)>") { printer in
+                printer.line("try await client.unary(\(descriptor), request: request, metadata: metadata, options: options)")
+            }
+        case "clientStreaming":
+            printer.block("\(access)func \(name)(\n        \(common),\n        requests: (RPCRequestWriter<\(method.input)>) async throws -> Void\n    ) async throws(RPCError) -> RPCResponse<\(method.output)>") { printer in
+                printer.line("try await client.clientStreaming(\(descriptor), metadata: metadata, options: options, requests: requests)")
+            }
+        case "serverStreaming":
+            printer.block("\(access)func \(name)<Result>(\n        _ request: \(method.input),\n        \(common),\n        responses: (RPCResponseStream<\(method.output)>) async throws -> Result\n    ) async throws(RPCError) -> Result") { printer in
+                printer.line("try await client.serverStreaming(\(descriptor), request: request, metadata: metadata, options: options, responses: responses)")
+            }
+        default:
+            printer.block("\(access)func \(name)<Result: Sendable>(\n        \(common),\n        requests: @escaping @Sendable (RPCRequestWriter<\(method.input)>) async throws -> Void,\n        responses: (RPCResponseStream<\(method.output)>) async throws -> Result\n    ) async throws(RPCError) -> Result") { printer in
+                printer.line("try await client.bidirectionalStreaming(\(descriptor), metadata: metadata, options: options, requests: requests, responses: responses)")
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// Names a method and says how it streams.
+public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case unary, clientStreaming, serverStreaming, bidirectionalStreaming
+
+        public var clientStreams: Bool { self == .clientStreaming || self == .bidirectionalStreaming }
+        public var serverStreams: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
+    }
+
+    /// The fully qualified service name: `bastion.echo.v1.Echo`.
+    public var service: String
+    /// The method's name: `Get`.
+    public var method: String
+    public var kind: Kind
+
+    public init(service: String, method: String, kind: Kind) {
+        self.service = service
+        self.method = method
+        self.kind = kind
+    }
+
+    /// `/bastion.echo.v1.Echo/Get`, as CallHeader.method carries it.
+    public var path: String { "/\(service)/\(method)" }
+
+    public var description: String { path }
+}

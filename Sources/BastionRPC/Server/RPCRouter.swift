@@ -1,0 +1,172 @@
+public import BastionProtobuf
+
+/// Maps method paths to handlers. Generated service code registers its methods here.
+public struct RPCRouter: Sendable {
+    /// A method's handler over the raw call.
+    public typealias Handler = @Sendable (any ServerCallTransport, ServerContext) async throws -> Void
+
+    struct Route: Sendable {
+        var method: MethodDescriptor
+        var handler: Handler
+    }
+
+    private var routes: [String: Route] = [:]
+    private var interceptors: [any ServerInterceptor] = []
+
+    public init() {}
+
+    /// The registered methods, sorted by path.
+    public var methods: [MethodDescriptor] { routes.values.map(\.method).sorted { $0.path < $1.path } }
+
+    /// Registers a raw handler; a second registration of the same path replaces the first.
+    public mutating func register(_ method: MethodDescriptor, handler: @escaping Handler) {
+        routes[method.path] = Route(method: method, handler: handler)
+    }
+
+    /// Adds an interceptor that runs around every handler, after those added before it.
+    public mutating func intercept(with interceptor: any ServerInterceptor) {
+        interceptors.append(interceptor)
+    }
+
+    /// The method a path names, if one is registered.
+    public func method(forPath path: String) -> MethodDescriptor? { routes[path]?.method }
+
+    /// Runs the call to completion: the interceptors, the handler, and the trailer. Never throws:
+    /// every outcome becomes a trailer (handler errors that are not ``RPCError`` become
+    /// `UNKNOWN` without their text, which may hold internals; `onUnexpectedError` sees them).
+    public func handle(
+        path: String,
+        transport: any ServerCallTransport,
+        context: ServerContext,
+        onUnexpectedError: @Sendable (any Error) -> Void = { _ in }
+    ) async {
+        guard let route = routes[path] else {
+            await finish(transport, RPCError(code: .unimplemented, message: "method \(path) is not implemented by this server"))
+            return
+        }
+        do {
+            try await run(interceptorIndex: 0, context: context) {
+                try await route.handler(transport, context)
+            }
+        } catch let error as RPCError {
+            var error = error
+            error.metadata = context.trailerMetadata.merging(error.metadata)
+            await finish(transport, error)
+        } catch is CancellationError {
+            await finish(transport, RPCError(code: .cancelled, message: "the call was cancelled"))
+        } catch {
+            onUnexpectedError(error)
+            await finish(transport, RPCError(code: .unknown, message: "the handler failed"))
+        }
+    }
+
+    private func run(interceptorIndex: Int, context: ServerContext, body: () async throws -> Void) async throws {
+        guard interceptorIndex < interceptors.count else {
+            try await body()
+            return
+        }
+        try await interceptors[interceptorIndex].intercept(context: context) {
+            try await run(interceptorIndex: interceptorIndex + 1, context: context, body: body)
+        }
+    }
+
+    private func finish(_ transport: any ServerCallTransport, _ error: RPCError) async {
+        try? await transport.send(header: nil, message: nil, trailer: error.trailer)
+    }
+}
+
+extension RPCRouter {
+    /// Registers a unary method: one request in, one response out.
+    public mutating func registerUnary<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: MethodDescriptor,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        register(method) { transport, context in
+            let request: Request = try await Self.singleRequest(transport)
+            let response = try await handler(request, context)
+            try await transport.send(
+                header: context.responseMetadata.nilIfEmpty,
+                message: response.serializedBytes(),
+                trailer: Self.okTrailer(context)
+            )
+        }
+    }
+
+    /// Registers a client-streaming method: many requests in, one response out.
+    public mutating func registerClientStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: MethodDescriptor,
+        handler: @escaping @Sendable (RPCRequestStream<Request>, ServerContext) async throws -> Response
+    ) {
+        register(method) { transport, context in
+            let response = try await handler(RPCRequestStream(transport: transport), context)
+            try await transport.send(
+                header: context.responseMetadata.nilIfEmpty,
+                message: response.serializedBytes(),
+                trailer: Self.okTrailer(context)
+            )
+        }
+    }
+
+    /// Registers a server-streaming method: one request in, many responses out.
+    public mutating func registerServerStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: MethodDescriptor,
+        handler: @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        register(method) { transport, context in
+            let request: Request = try await Self.singleRequest(transport)
+            let latch = HeaderLatch()
+            try await handler(request, RPCResponseWriter(transport: transport, context: context, headerSent: latch), context)
+            try await transport.send(
+                header: latch.take() ? context.responseMetadata.nilIfEmpty : nil,
+                message: nil,
+                trailer: Self.okTrailer(context)
+            )
+        }
+    }
+
+    /// Registers a bidirectional-streaming method.
+    public mutating func registerBidirectionalStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ method: MethodDescriptor,
+        handler: @escaping @Sendable (RPCRequestStream<Request>, RPCResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        register(method) { transport, context in
+            let latch = HeaderLatch()
+            try await handler(
+                RPCRequestStream(transport: transport),
+                RPCResponseWriter(transport: transport, context: context, headerSent: latch),
+                context
+            )
+            try await transport.send(
+                header: latch.take() ? context.responseMetadata.nilIfEmpty : nil,
+                message: nil,
+                trailer: Self.okTrailer(context)
+            )
+        }
+    }
+
+    /// The one request of a unary or server-streaming call.
+    static func singleRequest<Request: ProtobufMessage>(_ transport: any ServerCallTransport) async throws(RPCError) -> Request {
+        guard let bytes = try await transport.nextRequest() else {
+            throw RPCError(code: .invalidArgument, message: "the call ended without a request message")
+        }
+        let request: Request = try decodeRequest(bytes)
+        guard try await transport.nextRequest() == nil else {
+            throw RPCError(code: .invalidArgument, message: "a second request message on a single-request call")
+        }
+        return request
+    }
+
+    static func okTrailer(_ context: ServerContext) -> RPCCallTrailer {
+        var trailer = RPCCallTrailer()
+        trailer.metadata = context.trailerMetadata.entries
+        return trailer
+    }
+}
+
+extension Metadata {
+    var nilIfEmpty: Metadata? { isEmpty ? nil : self }
+
+    func merging(_ other: Metadata) -> Metadata {
+        Metadata(unchecked: entries + other.entries)
+    }
+}

@@ -1,0 +1,54 @@
+public import BastionProtobuf
+import Synchronization
+
+/// One call as a handler sees it: typed request and response streams over the transport.
+public struct RPCRequestStream<Message: ProtobufMessage>: AsyncSequence, Sendable {
+    public typealias Element = Message
+    public typealias Failure = RPCError
+
+    let transport: any ServerCallTransport
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let transport: any ServerCallTransport
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(RPCError) -> Message? {
+            guard let bytes = try await transport.nextRequest() else { return nil }
+            return try decodeRequest(bytes)
+        }
+
+        public mutating func next() async throws(RPCError) -> Message? {
+            try await next(isolation: nil)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(transport: transport) }
+}
+
+/// Sends a server-streaming call's responses.
+public struct RPCResponseWriter<Message: ProtobufMessage>: Sendable {
+    let transport: any ServerCallTransport
+    let context: ServerContext
+    let headerSent: HeaderLatch
+
+    /// Sends one response; suspends while the client is slow to read.
+    public func write(_ message: Message) async throws(RPCError) {
+        let header = headerSent.take() ? context.responseMetadata : nil
+        try await transport.send(header: header, message: message.serializedBytes(), trailer: nil)
+    }
+}
+
+/// Whether the response header still has to go out; the first writer takes it.
+final class HeaderLatch: Sendable {
+    private let pending = Atomic<Bool>(true)
+
+    func take() -> Bool { pending.exchange(false, ordering: .relaxed) }
+}
+
+@inline(__always)
+func decodeRequest<Message: ProtobufMessage>(_ bytes: [UInt8]) throws(RPCError) -> Message {
+    do {
+        return try Message(serializedBytes: bytes)
+    } catch {
+        throw RPCError(code: .invalidArgument, message: "cannot decode \(Message.protobufMessageName): \(error.message)")
+    }
+}

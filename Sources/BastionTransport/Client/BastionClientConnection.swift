@@ -1,0 +1,75 @@
+public import BastionRPC
+public import BastionTLS
+public import Logging
+public import NIOCore
+public import NIOPosix
+
+/// One connection to a Bastion server, on which calls are multiplexed. Use it as the transport
+/// of an ``RPCClient`` (or of a generated client stub).
+public final class BastionClientConnection: ClientTransport, Sendable {
+    public enum Security: Sendable {
+        /// TLS with this context; `serverHostname` is checked against the certificate and sent as SNI.
+        case tls(TLSContext, serverHostname: String?)
+        /// Only towards loopback addresses and Unix sockets.
+        case plaintext
+    }
+
+    private let channel: any Channel
+    /// Touched only on the channel's event loop.
+    private let handler: NIOLoopBound<ClientConnectionHandler>
+
+    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Connects, completes the TLS handshake and sends SETTINGS.
+    public static func connect(
+        host: String,
+        port: Int,
+        security: Security,
+        settings: ConnectionSettings = ConnectionSettings(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "bastion.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> BastionClientConnection {
+        if case .plaintext = security, !BastionServer.isLoopback(host) {
+            throw RPCError(code: .failedPrecondition, message: "plaintext is allowed only to loopback addresses, not \(host)")
+        }
+        let eventLoop = group.next()
+        let ready = eventLoop.makePromise(of: Void.self)
+        let (channel, handler) = try await ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let operations = channel.pipeline.syncOperations
+                    var waitsForTLS = false
+                    if case .tls(let context, let serverHostname) = security {
+                        try operations.addHandler(try TLSClientHandler(context: context, serverHostname: serverHostname))
+                        waitsForTLS = true
+                    }
+                    try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: settings.frameLimits)))
+                    let handler = ClientConnectionHandler(settings: settings, waitsForTLS: waitsForTLS, ready: ready, logger: logger)
+                    try operations.addHandler(handler)
+                    return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                }
+            }
+        try await ready.futureResult.get()
+        return BastionClientConnection(channel: channel, handler: handler)
+    }
+
+    public func openCall(method: MethodDescriptor, metadata: Metadata, timeout: Duration?) async throws(RPCError) -> any ClientCallTransport {
+        let promise = channel.eventLoop.makePromise(of: ClientStream.self)
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout, promise: promise) }
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            throw ClientStream.rpcError(error)
+        }
+    }
+
+    /// Closes the connection; calls in flight fail with UNAVAILABLE.
+    public func close() async {
+        try? await channel.close()
+    }
+}

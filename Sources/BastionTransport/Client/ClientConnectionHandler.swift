@@ -1,0 +1,368 @@
+import BastionProtobuf
+import BastionRPC
+import BastionTLS
+import Logging
+import NIOCore
+
+/// The client's side of one connection: opens calls as streams, turns frames into responses.
+/// All state lives on the channel's event loop.
+final class ClientConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundIn = Never
+    typealias OutboundOut = ByteBuffer
+
+    private let settings: ConnectionSettings
+    private let logger: Logger
+    private let waitsForTLS: Bool
+    let ready: EventLoopPromise<Void>
+
+    private var context: ChannelHandlerContext!
+    private var streams: [UInt32: ClientStream] = [:]
+    private var nextStreamID: UInt32 = 1
+    private var peerSettings = ConnectionSettings()
+    private var connectionSendWindow: Int
+    private var connectionReceive: ReceiveWindow
+    private var outbound = ByteBuffer()
+    /// Set when the server sent GOAWAY or the connection failed: no new calls.
+    private var refusal: RPCError?
+    private var settingsSent = false
+
+    init(settings: ConnectionSettings, waitsForTLS: Bool, ready: EventLoopPromise<Void>, logger: Logger) {
+        self.settings = settings
+        self.waitsForTLS = waitsForTLS
+        self.ready = ready
+        self.logger = logger
+        self.connectionSendWindow = ConnectionSettings().initialConnectionWindow
+        self.connectionReceive = ReceiveWindow(initial: settings.initialConnectionWindow)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        outbound = context.channel.allocator.buffer(capacity: 4096)
+        if context.channel.isActive, !waitsForTLS { sendSettings() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if !waitsForTLS { sendSettings() }
+        context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is TLSHandshakeCompleted { sendSettings() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func sendSettings() {
+        guard !settingsSent else { return }
+        settingsSent = true
+        outbound.writeFrame(.settings, streamID: 0, message: settings.message)
+        flushOutbound()
+        ready.succeed()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.header.type {
+        case .settings:
+            guard !frame.header.flags.contains(.ack), let peer = decode(RPCSettings.self, frame) else { return }
+            let previous = peerSettings.initialConnectionWindow
+            peerSettings = ConnectionSettings(peer: peer)
+            connectionSendWindow += peerSettings.initialConnectionWindow - previous
+            outbound.writeFrame(.settings, flags: .ack, streamID: 0, payload: EmptyCollection())
+        case .ping:
+            guard !frame.header.flags.contains(.ack) else { return }
+            outbound.writeFrame(.ping, flags: .ack, streamID: 0, payload: frame.payload.readableBytesView)
+        case .goAway:
+            guard let goAway = decode(RPCGoAway.self, frame) else { return }
+            let error = RPCError(code: .unavailable, message: "the server is going away: \(goAway.message)")
+            refusal = error
+            for stream in streams.values where stream.id > goAway.lastStreamId { end(stream, .failure(error)) }
+            closeIfIdleAfterGoAway()
+        case .headers:
+            guard let stream = streams[frame.header.streamID], let header = decode(RPCResponseHeader.self, frame) else { return }
+            let metadata = Metadata(unchecked: header.metadata)
+            stream.header = metadata
+            for waiter in stream.headerWaiters { waiter.resume(returning: metadata) }
+            stream.headerWaiters = []
+        case .message:
+            handleMessage(frame)
+        case .trailers:
+            guard let stream = streams[frame.header.streamID], let trailer = decode(RPCCallTrailer.self, frame) else { return }
+            if let error = RPCError(trailer: trailer) {
+                end(stream, .failure(error))
+            } else {
+                end(stream, .success(Metadata(unchecked: trailer.metadata)))
+            }
+        case .cancel:
+            guard let stream = streams[frame.header.streamID] else { return }
+            let cancel = decode(RPCCancel.self, frame) ?? RPCCancel()
+            let code = cancel.code.rawValue == 0 ? RPCError.Code.cancelled : RPCError.Code(rawValue: Int(cancel.code.rawValue))
+            end(stream, .failure(RPCError(code: code, message: cancel.message.isEmpty ? "the server cancelled the call" : cancel.message)))
+        case .windowUpdate:
+            let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) ?? 0)
+            guard increment > 0 else { return }
+            if frame.header.streamID == 0 {
+                connectionSendWindow += increment
+                for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
+            } else if let stream = streams[frame.header.streamID] {
+                stream.sendWindow += increment
+                drainSends(stream)
+            }
+        default:
+            failConnection(RPCError(code: .internal, message: "the server sent \(frame.header.type), which servers do not send"))
+        }
+    }
+
+    private func handleMessage(_ frame: InboundFrame) {
+        let length = frame.payload.readableBytes
+        guard connectionReceive.receive(length) else {
+            failConnection(RPCError(code: .internal, message: "the server exceeded the connection's flow-control window"))
+            return
+        }
+        guard let stream = streams[frame.header.streamID] else {
+            returnConnectionCredit(length)
+            return
+        }
+        guard stream.receiveWindow.receive(length) else {
+            failConnection(RPCError(code: .internal, message: "the server exceeded a stream's flow-control window"))
+            return
+        }
+        do {
+            guard let message = try stream.assembler.append(frame.payload, more: frame.header.flags.contains(.more)) else {
+                consumed(length, on: stream)  // a buffered part: its credit goes back now
+                return
+            }
+            if let waiter = stream.responseWaiter {
+                stream.responseWaiter = nil
+                consumed(length, on: stream)
+                waiter.resume(returning: message)
+            } else {
+                stream.responses.append((message, length))
+            }
+        } catch {
+            returnConnectionCredit(length)
+            outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
+            end(stream, .failure(error))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushOutbound()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
+            flushOutbound()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error = refusal ?? RPCError(code: .unavailable, message: "the connection closed")
+        refusal = error
+        for stream in Array(streams.values) { end(stream, .failure(error)) }
+        ready.fail(error)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("client connection error", metadata: ["error": "\(error)"])
+        failConnection(RPCError(code: .unavailable, message: "the connection failed: \(error)", cause: error))
+    }
+
+    // MARK: Calls
+
+    func openCall(path: String, metadata: Metadata, timeout: Duration?, promise: EventLoopPromise<ClientStream>) {
+        if let refusal {
+            promise.fail(refusal)
+            return
+        }
+        let id = nextStreamID
+        nextStreamID += 1
+        let stream = ClientStream(
+            id: id,
+            eventLoop: context.eventLoop,
+            connection: self,
+            maxMessageSize: settings.frameLimits.maxMessageSize,
+            receiveWindow: settings.initialStreamWindow,
+            sendWindow: peerSettings.initialStreamWindow
+        )
+        var header = RPCCallHeader()
+        header.method = path
+        header.metadata = metadata.entries
+        if let timeout {
+            header.timeoutMillis = UInt64(max(1, (timeout / .milliseconds(1)).rounded(.up)))
+            // The server ends the call at its deadline; this is the client's own guard.
+            stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
+                guard let self, self.streams[id] === stream else { return }
+                self.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
+                self.end(stream, .failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
+                self.flushOutbound()
+            }
+        }
+        streams[id] = stream
+        outbound.writeFrame(.headers, streamID: id, message: header)
+        // The request usually follows at once; its send flushes both frames together.
+        promise.succeed(stream)
+    }
+
+    func send(_ stream: ClientStream, message: [UInt8]?, endStream: Bool, promise: EventLoopPromise<Void>) {
+        if case .failure(let error)? = stream.outcome {
+            promise.fail(error)
+            return
+        }
+        guard stream.outcome == nil, !stream.halfClosed else {
+            promise.succeed()  // the call already ended OK or half-closed: nothing more to send
+            return
+        }
+        stream.halfClosed = endStream
+        stream.pendingSends.append(PendingSend(message: message, endStream: endStream, promise: promise))
+        drainSends(stream)
+        flushOutbound()
+    }
+
+    private func drainSends(_ stream: ClientStream) {
+        while var pending = stream.pendingSends.first {
+            if let message = pending.message {
+                if message.isEmpty, pending.sent == 0 {
+                    outbound.writeFrame(.message, flags: pending.endStream ? .endStream : [], streamID: stream.id, payload: EmptyCollection())
+                }
+                while pending.sent < message.count {
+                    let allowed = min(stream.sendWindow, connectionSendWindow, peerSettings.frameLimits.maxFrameSize)
+                    guard allowed > 0, context.channel.isWritable || outbound.readableBytes == 0 else {
+                        stream.pendingSends[stream.pendingSends.startIndex] = pending
+                        return
+                    }
+                    let chunk = min(allowed, message.count - pending.sent)
+                    let last = pending.sent + chunk == message.count
+                    var flags: FrameFlags = last ? [] : .more
+                    if last, pending.endStream { flags.insert(.endStream) }
+                    outbound.writeFrame(.message, flags: flags, streamID: stream.id, payload: message[pending.sent..<(pending.sent + chunk)])
+                    pending.sent += chunk
+                    stream.sendWindow -= chunk
+                    connectionSendWindow -= chunk
+                }
+            } else if pending.endStream {
+                outbound.writeFrame(.halfClose, streamID: stream.id, payload: EmptyCollection())
+            }
+            stream.pendingSends.removeFirst()
+            pending.promise?.succeed()
+        }
+    }
+
+    func awaitHeader(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, any Error>) {
+        if let header = stream.header {
+            continuation.resume(returning: header)
+        } else if let outcome = stream.outcome {
+            switch outcome {
+            case .success: continuation.resume(returning: Metadata())
+            case .failure(let error): continuation.resume(throwing: error)
+            }
+        } else {
+            stream.headerWaiters.append(continuation)
+        }
+    }
+
+    func nextResponse(_ stream: ClientStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+        if let (message, credit) = stream.responses.popFirst() {
+            consumed(credit, on: stream)
+            flushOutbound()
+            continuation.resume(returning: message)
+        } else if let outcome = stream.outcome {
+            switch outcome {
+            case .success: continuation.resume(returning: nil)
+            case .failure(let error): continuation.resume(throwing: error)
+            }
+        } else {
+            stream.responseWaiter = continuation
+        }
+    }
+
+    func awaitTrailer(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, Never>) {
+        switch stream.outcome {
+        case .success(let metadata)?: continuation.resume(returning: metadata)
+        case .failure(let error)?: continuation.resume(returning: error.metadata)
+        case nil: stream.trailerWaiters.append(continuation)
+        }
+    }
+
+    func cancel(_ stream: ClientStream) {
+        guard stream.outcome == nil, streams[stream.id] === stream else { return }
+        outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
+        end(stream, .failure(RPCError(code: .cancelled, message: "the call was cancelled")))
+        flushOutbound()
+    }
+
+    /// The call is over: wake everything that waits on it.
+    private func end(_ stream: ClientStream, _ outcome: Result<Metadata, RPCError>) {
+        guard stream.outcome == nil else { return }
+        stream.outcome = outcome
+        streams[stream.id] = nil
+        stream.deadlineTimer?.cancel()
+        let error: RPCError? = if case .failure(let error) = outcome { error } else { nil }
+        for waiter in stream.headerWaiters {
+            if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: stream.header ?? Metadata()) }
+        }
+        stream.headerWaiters = []
+        if let waiter = stream.responseWaiter, stream.responses.isEmpty || error != nil {
+            stream.responseWaiter = nil
+            if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
+        }
+        let trailerMetadata: Metadata = switch outcome {
+        case .success(let metadata): metadata
+        case .failure(let error): error.metadata
+        }
+        for waiter in stream.trailerWaiters { waiter.resume(returning: trailerMetadata) }
+        stream.trailerWaiters = []
+        while let pending = stream.pendingSends.popFirst() {
+            if let error { pending.promise?.fail(error) } else { pending.promise?.succeed() }
+        }
+        closeIfIdleAfterGoAway()
+    }
+
+    private func consumed(_ bytes: Int, on stream: ClientStream) {
+        if let increment = stream.receiveWindow.consume(bytes), streams[stream.id] != nil {
+            writeWindowUpdate(stream.id, increment)
+        }
+        returnConnectionCredit(bytes)
+    }
+
+    private func returnConnectionCredit(_ bytes: Int) {
+        if let increment = connectionReceive.consume(bytes) { writeWindowUpdate(0, increment) }
+    }
+
+    private func writeWindowUpdate(_ streamID: UInt32, _ increment: Int) {
+        outbound.writeFrameHeader(FrameHeader(payloadLength: 4, type: .windowUpdate, streamID: streamID))
+        outbound.writeInteger(UInt32(increment))
+    }
+
+    private func closeIfIdleAfterGoAway() {
+        if refusal != nil, streams.isEmpty, context.channel.isActive { context.close(promise: nil) }
+    }
+
+    private func failConnection(_ error: RPCError) {
+        refusal = error
+        for stream in Array(streams.values) { end(stream, .failure(error)) }
+        context.close(promise: nil)
+    }
+
+    func flushOutbound() {
+        guard outbound.readableBytes > 0, let context else { return }
+        let buffer = outbound
+        outbound = context.channel.allocator.buffer(capacity: 4096)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {
+        do {
+            return try frame.payload.withUnsafeReadableBytes { try Message(unsafeBytes: $0) }
+        } catch {
+            failConnection(RPCError(code: .internal, message: "malformed \(frame.header.type) payload from the server: \(error)"))
+            return nil
+        }
+    }
+}

@@ -1,0 +1,519 @@
+import BastionProtobuf
+import BastionRPC
+import BastionTLS
+import Logging
+public import NIOCore
+
+/// How a server connection behaves; see docs/PROTOCOL.md for the limits.
+public struct ServerConnectionConfiguration: Sendable {
+    public var settings = ConnectionSettings()
+    /// The longest any call may run, whatever the client asks for.
+    public var maxCallDuration: Duration = .seconds(300)
+    /// How long `retry_after` tells clients to wait when the server drains.
+    public var drainRetryAfter: Duration = .seconds(1)
+
+    public init() {}
+}
+
+/// The server's side of one connection: frames in, calls out (as ``ServerStream``s fired down the
+/// pipeline to the async server loop), responses back as frames. All state lives on the channel's
+/// event loop.
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias InboundOut = ServerStream
+    typealias OutboundIn = Never
+    typealias OutboundOut = ByteBuffer
+
+    private let configuration: ServerConnectionConfiguration
+    private let methodLookup: @Sendable (String) -> MethodDescriptor?
+    private let logger: Logger
+    private let waitsForTLS: Bool
+
+    private var context: ChannelHandlerContext!
+    private var streams: [UInt32: ServerStream] = [:]
+    private var lastStreamID: UInt32 = 0
+    private var peerSettings = ConnectionSettings()
+    private var connectionSendWindow: Int
+    private var connectionReceive: ReceiveWindow
+    private var peer = RPCPeer(address: "unknown", ipAddress: nil)
+    private var outbound: ByteBuffer
+    private var settingsSent = false
+    private var draining = false
+    private var closing = false
+
+    init(
+        configuration: ServerConnectionConfiguration,
+        methodLookup: @escaping @Sendable (String) -> MethodDescriptor?,
+        waitsForTLS: Bool,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.methodLookup = methodLookup
+        self.waitsForTLS = waitsForTLS
+        self.logger = logger
+        self.connectionSendWindow = ConnectionSettings().initialConnectionWindow
+        self.connectionReceive = ReceiveWindow(initial: configuration.settings.initialConnectionWindow)
+        self.outbound = ByteBuffer()
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        outbound = context.channel.allocator.buffer(capacity: 4096)
+        if let address = context.channel.remoteAddress {
+            peer = RPCPeer(address: Self.describe(address), ipAddress: address.ipAddress)
+        }
+        if context.channel.isActive, !waitsForTLS { sendSettings() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let address = context.channel.remoteAddress {
+            peer = RPCPeer(address: Self.describe(address), ipAddress: address.ipAddress)
+        }
+        if !waitsForTLS { sendSettings() }
+        context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let handshake = event as? TLSHandshakeCompleted {
+            if let certificate = handshake.peerCertificate {
+                peer.certificate = RPCPeer.Certificate(
+                    subject: certificate.subject,
+                    issuer: certificate.issuer,
+                    commonName: certificate.commonName,
+                    fingerprint: certificate.sha256FingerprintHex,
+                    derBytes: certificate.derBytes
+                )
+            }
+            sendSettings()
+        } else if event is IdleStateHandler.IdleStateEvent {
+            if streams.isEmpty {
+                logger.debug("closing idle connection", metadata: ["peer": "\(peer)"])
+                connectionError(RPCError(code: .unavailable, message: "the connection was idle"))
+            }
+            return
+        } else if event is DrainConnectionEvent {
+            drain()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard !closing else { return }
+        switch frame.header.type {
+        case .settings: handleSettings(frame)
+        case .ping: handlePing(frame)
+        case .headers: handleHeaders(frame)
+        case .message: handleMessage(frame)
+        case .halfClose: handleHalfClose(frame)
+        case .cancel: handleCancel(frame)
+        case .windowUpdate: handleWindowUpdate(frame)
+        case .goAway: break  // the client opens no new calls; nothing to do
+        default:
+            connectionError(RPCError(code: .invalidArgument, message: "a client may not send \(frame.header.type)"))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushOutbound()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
+            flushOutbound()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        for stream in Array(streams.values) {
+            end(stream, RPCError(code: .unavailable, message: "the connection closed"), sendTrailer: false)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? FramingError {
+            let code: RPCError.Code = error.code == .frameTooLarge ? .resourceExhausted : .invalidArgument
+            connectionError(RPCError(code: code, message: error.message))
+        } else if let error = error as? TLSError {
+            logger.debug("TLS error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            context.close(promise: nil)
+        } else {
+            logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            connectionError(RPCError(code: .internal, message: "connection failed"))
+        }
+    }
+
+    // MARK: Frames
+
+    private func sendSettings() {
+        guard !settingsSent else { return }
+        settingsSent = true
+        outbound.writeFrame(.settings, streamID: 0, message: configuration.settings.message)
+        flushOutbound()
+    }
+
+    private func handleSettings(_ frame: InboundFrame) {
+        guard !frame.header.flags.contains(.ack) else { return }
+        guard let settings = decode(RPCSettings.self, frame) else { return }
+        let previous = peerSettings.initialConnectionWindow
+        peerSettings = ConnectionSettings(peer: settings)
+        connectionSendWindow += peerSettings.initialConnectionWindow - previous
+        outbound.writeFrame(.settings, flags: .ack, streamID: 0, payload: EmptyCollection())
+    }
+
+    private func handlePing(_ frame: InboundFrame) {
+        guard !frame.header.flags.contains(.ack) else { return }
+        outbound.writeFrame(.ping, flags: .ack, streamID: 0, payload: frame.payload.readableBytesView)
+    }
+
+    private func handleHeaders(_ frame: InboundFrame) {
+        let id = frame.header.streamID
+        guard id > lastStreamID else {
+            connectionError(RPCError(code: .invalidArgument, message: "stream \(id) is not above the last stream \(lastStreamID)"))
+            return
+        }
+        lastStreamID = id
+        guard let header = decode(RPCCallHeader.self, frame) else { return }
+        if draining {
+            let error = RPCError(code: .unavailable, message: "the server is shutting down", retryAfter: configuration.drainRetryAfter)
+            writeTrailer(id, error.trailer)
+            return
+        }
+        guard streams.count < configuration.settings.maxConcurrentCalls else {
+            let error = RPCError(
+                code: .resourceExhausted,
+                message: "more than \(configuration.settings.maxConcurrentCalls) concurrent calls on one connection"
+            )
+            writeTrailer(id, error.trailer)
+            return
+        }
+        let metadata: Metadata
+        do {
+            metadata = try Metadata(validating: header.metadata)
+        } catch {
+            writeTrailer(id, error.trailer)
+            return
+        }
+        var timeout = configuration.maxCallDuration
+        if header.timeoutMillis > 0 {
+            timeout = min(timeout, .milliseconds(Int64(clamping: header.timeoutMillis)))
+        }
+        let method = methodLookup(header.method)
+            ?? MethodDescriptor(service: "", method: header.method, kind: .unary)
+        let context = ServerContext(
+            method: method,
+            requestMetadata: metadata,
+            deadline: .now + timeout,
+            peer: peer
+        )
+        let stream = ServerStream(
+            id: id,
+            path: header.method,
+            context: context,
+            eventLoop: self.context.eventLoop,
+            connection: self,
+            maxMessageSize: configuration.settings.frameLimits.maxMessageSize,
+            receiveWindow: configuration.settings.initialStreamWindow,
+            sendWindow: peerSettings.initialStreamWindow
+        )
+        stream.halfClosed = frame.header.flags.contains(.endStream)
+        streams[id] = stream
+        let nanoseconds = timeout.clampedNanoseconds
+        stream.deadlineTimer = self.context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+            guard let self, self.streams[id] === stream else { return }
+            self.end(stream, RPCError(code: .deadlineExceeded, message: "the call's deadline passed"), sendTrailer: true)
+            self.flushOutbound()
+        }
+        self.context.fireChannelRead(wrapInboundOut(stream))
+    }
+
+    private func handleMessage(_ frame: InboundFrame) {
+        let length = frame.payload.readableBytes
+        guard connectionReceive.receive(length) else {
+            connectionError(RPCError(code: .resourceExhausted, message: "the client exceeded the connection's flow-control window"))
+            return
+        }
+        guard let stream = streams[frame.header.streamID] else {
+            guard frame.header.streamID <= lastStreamID else {
+                connectionError(RPCError(code: .invalidArgument, message: "MESSAGE on stream \(frame.header.streamID), which was never opened"))
+                return
+            }
+            // A call that already ended: drop the bytes, give the credit back.
+            returnConnectionCredit(length)
+            return
+        }
+        guard !stream.halfClosed, stream.receiveWindow.receive(length) else {
+            if stream.halfClosed {
+                returnConnectionCredit(length)
+                end(stream, RPCError(code: .invalidArgument, message: "MESSAGE after the client half-closed"), sendTrailer: true)
+            } else {
+                connectionError(RPCError(code: .resourceExhausted, message: "the client exceeded stream \(stream.id)'s flow-control window"))
+            }
+            return
+        }
+        do {
+            if let message = try stream.assembler.append(frame.payload, more: frame.header.flags.contains(.more)) {
+                deliver(message, credit: length, to: stream)
+            } else {
+                // A part of a larger message: its bytes are buffered (bounded by max_message_size),
+                // so their credit goes back now, or a message above the window could never finish.
+                consumed(length, on: stream)
+            }
+        } catch {
+            returnConnectionCredit(length)
+            end(stream, error, sendTrailer: true)
+            return
+        }
+        if frame.header.flags.contains(.endStream) { halfClose(stream) }
+    }
+
+    private func handleHalfClose(_ frame: InboundFrame) {
+        if let stream = streams[frame.header.streamID] { halfClose(stream) }
+    }
+
+    private func handleCancel(_ frame: InboundFrame) {
+        guard let stream = streams[frame.header.streamID] else { return }
+        end(stream, RPCError(code: .cancelled, message: "the client cancelled the call"), sendTrailer: false)
+    }
+
+    private func handleWindowUpdate(_ frame: InboundFrame) {
+        let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) ?? 0)
+        guard increment > 0, increment <= Int(Int32.max) else {
+            connectionError(RPCError(code: .invalidArgument, message: "WINDOW_UPDATE increment must be 1 to 2^31-1"))
+            return
+        }
+        if frame.header.streamID == 0 {
+            connectionSendWindow += increment
+            for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
+        } else if let stream = streams[frame.header.streamID] {
+            stream.sendWindow += increment
+            drainSends(stream)
+        }
+    }
+
+    // MARK: Requests to the handler
+
+    private func deliver(_ message: [UInt8], credit: Int, to stream: ServerStream) {
+        if let waiter = stream.requestWaiter {
+            stream.requestWaiter = nil
+            consumed(credit, on: stream)
+            waiter.resume(returning: message)
+        } else {
+            stream.requests.append((message, credit))
+        }
+    }
+
+    private func halfClose(_ stream: ServerStream) {
+        stream.halfClosed = true
+        if stream.requests.isEmpty, let waiter = stream.requestWaiter {
+            stream.requestWaiter = nil
+            waiter.resume(returning: nil)
+        }
+    }
+
+    func nextRequest(_ stream: ServerStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+        if let (message, credit) = stream.requests.popFirst() {
+            consumed(credit, on: stream)
+            flushOutbound()
+            continuation.resume(returning: message)
+        } else if let ended = stream.ended {
+            continuation.resume(throwing: ended)
+        } else if stream.halfClosed {
+            continuation.resume(returning: nil)
+        } else {
+            stream.requestWaiter = continuation
+        }
+    }
+
+    /// The handler took `bytes`: return credit to the client when enough has accumulated.
+    private func consumed(_ bytes: Int, on stream: ServerStream) {
+        if let increment = stream.receiveWindow.consume(bytes), streams[stream.id] != nil {
+            writeWindowUpdate(stream.id, increment)
+        }
+        returnConnectionCredit(bytes)
+    }
+
+    private func returnConnectionCredit(_ bytes: Int) {
+        if let increment = connectionReceive.consume(bytes) { writeWindowUpdate(0, increment) }
+    }
+
+    // MARK: Responses from the handler
+
+    func send(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?, promise: EventLoopPromise<Void>) {
+        if let ended = stream.ended {
+            promise.fail(ended)
+            return
+        }
+        var pending = PendingSend(endStream: trailer != nil, promise: promise)
+        if let header {
+            var response = RPCResponseHeader()
+            response.metadata = header.entries
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            buffer.writeFrame(.headers, streamID: stream.id, message: response)
+            pending.header = buffer
+        }
+        pending.message = message
+        if let trailer {
+            var buffer = context.channel.allocator.buffer(capacity: 32)
+            buffer.writeFrame(.trailers, streamID: stream.id, message: trailer)
+            pending.trailer = buffer
+        }
+        stream.pendingSends.append(pending)
+        drainSends(stream)
+        flushOutbound()
+    }
+
+    /// Writes what flow control and the socket allow of the stream's pending sends.
+    private func drainSends(_ stream: ServerStream) {
+        while var pending = stream.pendingSends.first {
+            if var header = pending.header {
+                outbound.writeBuffer(&header)
+                pending.header = nil
+            }
+            if let message = pending.message {
+                if message.isEmpty, pending.sent == 0 {
+                    outbound.writeFrame(.message, streamID: stream.id, payload: EmptyCollection())
+                }
+                while pending.sent < message.count {
+                    let allowed = min(stream.sendWindow, connectionSendWindow, peerSettings.frameLimits.maxFrameSize)
+                    guard allowed > 0, context.channel.isWritable || outbound.readableBytes == 0 else {
+                        stream.pendingSends[stream.pendingSends.startIndex] = pending
+                        return
+                    }
+                    let chunk = min(allowed, message.count - pending.sent)
+                    let more = pending.sent + chunk < message.count
+                    outbound.writeFrame(.message, flags: more ? .more : [], streamID: stream.id,
+                                        payload: message[pending.sent..<(pending.sent + chunk)])
+                    pending.sent += chunk
+                    stream.sendWindow -= chunk
+                    connectionSendWindow -= chunk
+                }
+            }
+            stream.pendingSends.removeFirst()
+            if var trailer = pending.trailer {
+                outbound.writeBuffer(&trailer)
+                finished(stream)
+            }
+            pending.promise?.succeed()
+        }
+    }
+
+    /// The trailer went out: the call is over.
+    private func finished(_ stream: ServerStream) {
+        stream.ended = RPCError(code: .failedPrecondition, message: "the call has already ended")
+        streams[stream.id] = nil
+        stream.deadlineTimer?.cancel()
+        if let waiter = stream.requestWaiter {
+            stream.requestWaiter = nil
+            waiter.resume(returning: nil)
+        }
+        closeIfDrained()
+    }
+
+    /// Ends a call early (deadline, cancellation, bad input): optionally tells the client, fails
+    /// whatever the handler waits for, and cancels the handler's task.
+    private func end(_ stream: ServerStream, _ error: RPCError, sendTrailer: Bool) {
+        guard stream.ended == nil else { return }
+        stream.ended = error
+        streams[stream.id] = nil
+        stream.deadlineTimer?.cancel()
+        if sendTrailer { writeTrailer(stream.id, error.trailer) }
+        if let waiter = stream.requestWaiter {
+            stream.requestWaiter = nil
+            waiter.resume(throwing: error)
+        }
+        while let pending = stream.pendingSends.popFirst() { pending.promise?.fail(error) }
+        stream.cancelHandler()
+        closeIfDrained()
+    }
+
+    /// The handler's task returned.
+    func handlerFinished(_ stream: ServerStream) {
+        if streams[stream.id] === stream {
+            end(stream, RPCError(code: .internal, message: "the handler ended without a trailer"), sendTrailer: true)
+            flushOutbound()
+        }
+    }
+
+    // MARK: Connection
+
+    /// Stops taking new calls; closes once the calls in flight are done.
+    func drain() {
+        guard !draining, !closing else { return }
+        draining = true
+        var goAway = RPCGoAway()
+        goAway.lastStreamId = lastStreamID
+        goAway.code = .unavailable
+        goAway.message = "the server is shutting down"
+        outbound.writeFrame(.goAway, streamID: 0, message: goAway)
+        flushOutbound()
+        closeIfDrained()
+    }
+
+    private func closeIfDrained() {
+        guard draining, streams.isEmpty, !closing else { return }
+        closing = true
+        flushOutbound()
+        context.close(promise: nil)
+    }
+
+    private func connectionError(_ error: RPCError) {
+        guard !closing else { return }
+        logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        var goAway = RPCGoAway()
+        goAway.lastStreamId = lastStreamID
+        goAway.code = RPCStatusCode(rawValue: Int32(error.code.rawValue))
+        goAway.message = error.message
+        outbound.writeFrame(.goAway, streamID: 0, message: goAway)
+        flushOutbound()
+        closing = true
+        for stream in Array(streams.values) { end(stream, error, sendTrailer: false) }
+        context.close(promise: nil)
+    }
+
+    private func writeTrailer(_ streamID: UInt32, _ trailer: RPCCallTrailer) {
+        outbound.writeFrame(.trailers, streamID: streamID, message: trailer)
+    }
+
+    private func writeWindowUpdate(_ streamID: UInt32, _ increment: Int) {
+        outbound.writeFrameHeader(FrameHeader(payloadLength: 4, type: .windowUpdate, streamID: streamID))
+        outbound.writeInteger(UInt32(increment))
+    }
+
+    private func flushOutbound() {
+        guard outbound.readableBytes > 0, let context else { return }
+        let buffer = outbound
+        outbound = context.channel.allocator.buffer(capacity: 4096)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {
+        do {
+            return try frame.payload.withUnsafeReadableBytes { try Message(unsafeBytes: $0) }
+        } catch {
+            connectionError(RPCError(code: .invalidArgument, message: "malformed \(frame.header.type) payload: \(error)"))
+            return nil
+        }
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4: "ipv4:\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: "ipv6:[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: "unix:\(address.pathname ?? "?")"
+        }
+    }
+}
+
+/// Sent down a connection's pipeline to start a graceful drain.
+public struct DrainConnectionEvent: Sendable {
+    public init() {}
+}
