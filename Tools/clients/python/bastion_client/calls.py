@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Iterable, Iterator, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Iterable, Iterator, Optional, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["UnaryCall", "StreamCall", "ServerStreamCall", "BidiStreamCall"]
 
 ResponseT = TypeVar("ResponseT", bound=Message)
-RequestT = TypeVar("RequestT", bound=Message)
+_CallT = TypeVar("_CallT", bound="StreamCall[Any]")
 
 
 class UnaryCall(Generic[ResponseT]):
@@ -162,7 +162,7 @@ class StreamCall(Generic[ResponseT]):
 
     # Lifetime -------------------------------------------------------------------------------
 
-    def __enter__(self) -> "StreamCall[ResponseT]":
+    def __enter__(self: _CallT) -> _CallT:
         return self
 
     def __exit__(

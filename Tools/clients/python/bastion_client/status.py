@@ -119,13 +119,13 @@ class RPCError(Exception):
 
     def __init__(
         self,
-        code: StatusCode,
+        code: int,
         message: str = "",
         details: Optional[ErrorDetails] = None,
         trailing_metadata: Optional[Metadata] = None,
         initial_metadata: Optional[Metadata] = None,
     ) -> None:
-        self.code = StatusCode(code)
+        self.code = StatusCode.from_wire(code)
         self.message = message
         self.details = details if details is not None else ErrorDetails()
         self.trailing_metadata = trailing_metadata if trailing_metadata is not None else Metadata()

@@ -13,14 +13,13 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61stion/echo/v1/echo.proto\x12\x0f\x62\x61stion.echo.v1\"\xa1\x01\n\x0b\x45\x63hoRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0e\n\x06repeat\x18\x03 \x01(\r\x12\x14\n\x0c\x64\x65lay_millis\x18\x04 \x01(\r\x12\x16\n\x0e\x66\x61il_with_code\x18\x05 \x01(\r\x12\x19\n\x11\x66\x61il_with_message\x18\x06 \x01(\t\x12\x1a\n\x12retry_after_millis\x18\x07 \x01(\x04\"<\n\x0c\x45\x63hoResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\r\n\x05index\x18\x03 \x01(\r2\xa8\x02\n\x04\x45\x63ho\x12\x42\n\x03Get\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse\x12H\n\x07\x43ollect\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x12G\n\x06\x45xpand\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse0\x01\x12I\n\x06Update\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x30\x01\x42\x07\xba\x02\x04\x45\x63hob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61stion/echo/v1/echo.proto\x12\x0f\x62\x61stion.echo.v1\"\xa1\x01\n\x0b\x45\x63hoRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0e\n\x06repeat\x18\x03 \x01(\r\x12\x14\n\x0c\x64\x65lay_millis\x18\x04 \x01(\r\x12\x16\n\x0e\x66\x61il_with_code\x18\x05 \x01(\r\x12\x19\n\x11\x66\x61il_with_message\x18\x06 \x01(\t\x12\x1a\n\x12retry_after_millis\x18\x07 \x01(\x04\"<\n\x0c\x45\x63hoResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\r\n\x05index\x18\x03 \x01(\r2\xa8\x02\n\x04\x45\x63ho\x12\x42\n\x03Get\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse\x12H\n\x07\x43ollect\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x12G\n\x06\x45xpand\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse0\x01\x12I\n\x06Update\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x30\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bastion_client._proto.bastion.echo.v1.echo_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  DESCRIPTOR._serialized_options = b'\272\002\004Echo'
   _ECHOREQUEST._serialized_start=48
   _ECHOREQUEST._serialized_end=209
   _ECHORESPONSE._serialized_start=211

@@ -13,14 +13,13 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61stion/health/v1/health.proto\x12\x11\x62\x61stion.health.v1\"\x1f\n\x0c\x43heckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xb8\x01\n\rCheckResponse\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.bastion.health.v1.CheckResponse.Status\x12\x0f\n\x07version\x18\x02 \x01(\t\"]\n\x06Status\x12\x12\n\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n\x0eSTATUS_SERVING\x10\x01\x12\x16\n\x12STATUS_NOT_SERVING\x10\x02\x12\x13\n\x0fSTATUS_DRAINING\x10\x03\x32T\n\x06Health\x12J\n\x05\x43heck\x12\x1f.bastion.health.v1.CheckRequest\x1a .bastion.health.v1.CheckResponseB\t\xba\x02\x06Healthb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61stion/health/v1/health.proto\x12\x11\x62\x61stion.health.v1\"\x1f\n\x0c\x43heckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xb8\x01\n\rCheckResponse\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.bastion.health.v1.CheckResponse.Status\x12\x0f\n\x07version\x18\x02 \x01(\t\"]\n\x06Status\x12\x12\n\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n\x0eSTATUS_SERVING\x10\x01\x12\x16\n\x12STATUS_NOT_SERVING\x10\x02\x12\x13\n\x0fSTATUS_DRAINING\x10\x03\x32T\n\x06Health\x12J\n\x05\x43heck\x12\x1f.bastion.health.v1.CheckRequest\x1a .bastion.health.v1.CheckResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bastion_client._proto.bastion.health.v1.health_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  DESCRIPTOR._serialized_options = b'\272\002\006Health'
   _CHECKREQUEST._serialized_start=53
   _CHECKREQUEST._serialized_end=84
   _CHECKRESPONSE._serialized_start=87
