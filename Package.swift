@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "BastionStore", targets: ["BastionStore"]),
         .library(name: "BastionTLS", targets: ["BastionTLS"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
+        .executable(name: "bastiond", targets: ["BastionDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -77,6 +78,8 @@ let package = Package(
             dependencies: [
                 "BastionTransport",
                 "BastionBuiltinServices",
+                "BastionDaemon",
+                "BastionCLI",
                 "BastionRPC",
                 "BastionTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -204,8 +207,28 @@ let package = Package(
             name: "BastionCLI",
             dependencies: [
                 "BastionStore",
+                "BastionTLS",
+                "BastionRPC",
+                "BastionTransport",
+                "BastionBuiltinServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .executableTarget(
+            name: "BastionDaemon",
+            dependencies: [
+                "BastionStore",
+                "BastionTLS",
+                "BastionRPC",
+                "BastionTransport",
+                "BastionBuiltinServices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: defaultSwiftSettings
         ),

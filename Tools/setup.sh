@@ -7,7 +7,7 @@ set -euo pipefail
 apt_packages=(
     protobuf-compiler libprotobuf-dev libprotoc-dev   # protoc, descriptor.proto and plugin.proto
     liblmdb-dev lmdb-utils                            # the store, and mdb_stat for its tests
-    libssl-dev libsodium-dev                          # TLS and crypto
+    libssl-dev libsodium-dev openssl                  # TLS and crypto; openssl s_client in tests
     libprotobuf-c-dev protobuf-c-compiler             # the C client
 )
 python_protobuf="protobuf==4.21.12"                   # matches Debian's protoc 3.21.12

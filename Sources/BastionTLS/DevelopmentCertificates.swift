@@ -32,7 +32,7 @@ public enum DevelopmentCertificates {
         /// `client-key.pem`: the client's private key (mode 0600).
         public var clientPrivateKey: String
 
-        init(directory: String) {
+        public init(directory: String) {
             self.directory = directory
             let prefix = directory.hasSuffix("/") ? directory : directory + "/"
             self.caCertificate = prefix + "ca.pem"

@@ -15,14 +15,18 @@ enum TestCertificates {
         return try! DevelopmentCertificates.generate(directory: directory)
     }()
 
-    static func serverContext(clientAuthentication: TLSClientAuthentication = .none) throws -> TLSContext {
+    static func serverConfiguration(clientAuthentication: TLSClientAuthentication = .none) -> TLSConfiguration {
         var configuration = TLSConfiguration.server(
             certificateChain: .file(files.serverCertificate),
             privateKey: .file(files.serverPrivateKey)
         )
         configuration.trustRoots = .file(files.caCertificate)
         configuration.clientAuthentication = clientAuthentication
-        return try TLSContext(configuration: configuration)
+        return configuration
+    }
+
+    static func serverContext(clientAuthentication: TLSClientAuthentication = .none) throws -> TLSContext {
+        try TLSContext(configuration: serverConfiguration(clientAuthentication: clientAuthentication))
     }
 
     static func clientContext(withCertificate: Bool = false) throws -> TLSContext {
