@@ -29,4 +29,8 @@ if ! python3 -c 'import google.protobuf, sys; sys.exit(google.protobuf.__version
     python3 -m pip install --quiet --disable-pip-version-check "$python_protobuf" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
     python3 -c 'import google.protobuf' || { echo "python3 cannot import google.protobuf" >&2; exit 1; }
 fi
+if ! python3 -c 'import pytest' 2>/dev/null; then
+    echo "==> installing pytest for python3"
+    python3 -m pip install --quiet --disable-pip-version-check pytest 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
 echo "==> dependencies are in place"
