@@ -80,8 +80,11 @@ struct BastionDaemon: AsyncParsableCommand {
         let store = try Store(path: settings.dataDir + "/store", logger: logger)
 
         var configuration = BastionServer.Configuration(host: settings.host, port: settings.port, security: .plaintext)
+        var reloader: CertificateReloader?
         if !settings.plaintext {
-            configuration.security = .tls(try settings.tlsContext(logger: logger))
+            let (context, certificate, key) = try settings.tlsContext(logger: logger)
+            configuration.security = .tls(context)
+            reloader = CertificateReloader(context: context, certificate: certificate, key: key, logger: logger)
         }
         configuration.connection.settings.maxConcurrentCalls = settings.maxConcurrentCalls
         configuration.gracePeriod = .seconds(settings.gracePeriod)
@@ -98,7 +101,7 @@ struct BastionDaemon: AsyncParsableCommand {
                 services: [
                     .init(service: server),
                     .init(service: reporter, successTerminationBehavior: .ignore),
-                ],
+                ] + (reloader.map { [.init(service: $0, successTerminationBehavior: .ignore)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -123,5 +126,25 @@ struct StartupReporter: Service {
         }
         try? await gracefulShutdown()
         health.markDraining()
+    }
+}
+
+/// Reloads the certificate and key from their files on SIGHUP: new connections get the new
+/// certificate, open ones keep theirs.
+struct CertificateReloader: Service {
+    let context: TLSContext
+    let certificate: String
+    let key: String
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                try context.reload(certificateChain: .file(certificate), privateKey: .file(key))
+                logger.notice("reloaded the certificate", metadata: ["certificate": "\(certificate)"])
+            } catch {
+                logger.error("could not reload the certificate; keeping the old one", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

@@ -93,8 +93,9 @@ struct DaemonSettings {
         return settings
     }
 
-    /// The TLS context: the given certificate, or a development one made on first use.
-    func tlsContext(logger: Logger) throws -> TLSContext {
+    /// The TLS context (the given certificate, or a development one made on first use), and
+    /// the certificate and key files it was made from.
+    func tlsContext(logger: Logger) throws -> (TLSContext, certificate: String, key: String) {
         var certificate = cert
         var privateKey = key
         var trust = clientCA
@@ -112,6 +113,6 @@ struct DaemonSettings {
         var configuration = TLSConfiguration.server(certificateChain: .file(certificate!), privateKey: .file(privateKey!))
         if let trust { configuration.trustRoots = .file(trust) }
         configuration.clientAuthentication = clientAuth
-        return try TLSContext(configuration: configuration)
+        return (try TLSContext(configuration: configuration), certificate!, privateKey!)
     }
 }

@@ -73,6 +73,33 @@ import Testing
         await connection.close()
     }
 
+    @Test func sighupReloadsTheCertificate() async throws {
+        let (process, port, folder) = try await Self.startDaemon()
+        defer {
+            process.terminate()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let old = try await Self.client(port: port, folder: folder)
+        // A new CA and server certificate replace the files; the server still presents the old
+        // one until it is told to reload.
+        try DevelopmentCertificates.generate(directory: folder.appendingPathComponent("data/dev-certs").path)
+        await #expect(throws: (any Error).self) { _ = try await Self.client(port: port, folder: folder) }
+        kill(process.processIdentifier, SIGHUP)
+        var reloaded = false
+        for _ in 0..<100 where !reloaded {
+            if let connection = try? await Self.client(port: port, folder: folder) {
+                reloaded = true
+                await connection.close()
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(reloaded)
+        // The connection made before the reload keeps working.
+        #expect(try await Bastion_Echo_V1_EchoClient(transport: old).get(EchoRequest { $0.text = "old" }).message.text == "old")
+        await old.close()
+    }
+
     @Test func healthCommandReportsServing() async throws {
         let (process, port, folder) = try await Self.startDaemon()
         defer {
