@@ -50,21 +50,33 @@ import Testing
         let echo = Bastion_Echo_V1_EchoClient(transport: connection)
         #expect(try await echo.get(EchoRequest { $0.text = "up" }).message.text == "up")
 
-        async let inFlight = echo.get(EchoRequest { $0.text = "in flight"; $0.delayMillis = 1500 })
-        try await Task.sleep(for: .milliseconds(200))
-        kill(process.processIdentifier, SIGTERM)
-
-        var refusal: RPCError?
-        for _ in 0..<200 where refusal == nil {
-            do {
-                _ = try await echo.get(EchoRequest())
-                try await Task.sleep(for: .milliseconds(10))
-            } catch let error as RPCError {
-                refusal = error
+        // A call the server has certainly accepted: its first answer has come back before SIGTERM.
+        let texts = try await echo.update(requests: { writer in
+            try await writer.write(EchoRequest { $0.text = "first" })
+            try await Task.sleep(for: .milliseconds(300))  // the drain starts meanwhile
+            try await writer.write(EchoRequest { $0.text = "second"; $0.delayMillis = 200 })
+        }, responses: { responses in
+            var texts: [String] = []
+            for try await response in responses {
+                texts.append(response.text)
+                if texts.count == 1 {
+                    kill(process.processIdentifier, SIGTERM)
+                    // New calls are refused once the GOAWAY arrives (calls racing it may still pass).
+                    var refusal: RPCError?
+                    for _ in 0..<200 where refusal == nil {
+                        do {
+                            _ = try await echo.get(EchoRequest())
+                            try await Task.sleep(for: .milliseconds(10))
+                        } catch let error as RPCError {
+                            refusal = error
+                        }
+                    }
+                    #expect(refusal?.code == .unavailable, "\(String(describing: refusal))")
+                }
             }
-        }
-        #expect(refusal?.code == .unavailable, "\(String(describing: refusal))")
-        #expect(try await inFlight.message.text == "in flight")
+            return texts
+        })
+        #expect(texts == ["first", "second"])
         await #expect(throws: (any Error).self) { _ = try await Self.client(port: port, folder: folder) }
 
         for _ in 0..<200 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }

@@ -109,21 +109,33 @@ import Testing
         try await withEchoServer { _, port, group in
             let connection = try await connect(port: port)
             let echo = Bastion_Echo_V1_EchoClient(transport: connection)
-            async let inFlight = echo.get(EchoRequest { $0.text = "slow"; $0.delayMillis = 1500 })
-            try await Task.sleep(for: .milliseconds(100))
-            await group.triggerGracefulShutdown()
-            // New calls are refused once the GOAWAY arrives (calls racing it may still pass).
-            var refusal: RPCError?
-            for _ in 0..<200 where refusal == nil {
-                do {
-                    _ = try await echo.get(EchoRequest())
-                    try await Task.sleep(for: .milliseconds(10))
-                } catch let error as RPCError {
-                    refusal = error
+            // A call the server has certainly accepted: its first answer came back before the drain.
+            let texts = try await echo.update(requests: { writer in
+                try await writer.write(EchoRequest { $0.text = "first" })
+                try await Task.sleep(for: .milliseconds(300))
+                try await writer.write(EchoRequest { $0.text = "second"; $0.delayMillis = 200 })
+            }, responses: { responses in
+                var texts: [String] = []
+                for try await response in responses {
+                    texts.append(response.text)
+                    if texts.count == 1 {
+                        await group.triggerGracefulShutdown()
+                        // New calls are refused once the GOAWAY arrives (calls racing it may pass).
+                        var refusal: RPCError?
+                        for _ in 0..<200 where refusal == nil {
+                            do {
+                                _ = try await echo.get(EchoRequest())
+                                try await Task.sleep(for: .milliseconds(10))
+                            } catch let error as RPCError {
+                                refusal = error
+                            }
+                        }
+                        #expect(refusal?.code == .unavailable, "\(String(describing: refusal))")
+                    }
                 }
-            }
-            #expect(refusal?.code == .unavailable, "\(String(describing: refusal))")
-            #expect(try await inFlight.message.text == "slow")
+                return texts
+            })
+            #expect(texts == ["first", "second"])
             await connection.close()
         }
     }

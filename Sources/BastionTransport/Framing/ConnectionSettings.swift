@@ -37,16 +37,20 @@ public struct ConnectionSettings: Sendable, Hashable {
     /// What the peer announced; absent fields keep the protocol's defaults.
     init(peer settings: RPCSettings) {
         let defaults = ConnectionSettings()
-        func value(_ field: UInt32, _ fallback: Int) -> Int { field == 0 ? fallback : Int(field) }
+        // Zero means the default; values below the protocol's minimums are read as the minimums,
+        // so a peer cannot make us split messages into one-byte frames.
+        func value(_ field: UInt32, _ fallback: Int, minimum: Int) -> Int {
+            field == 0 ? fallback : max(minimum, Int(field))
+        }
         self.init(
             frameLimits: FrameLimits(
-                maxFrameSize: value(settings.maxFrameSize, defaults.frameLimits.maxFrameSize),
-                maxMessageSize: value(settings.maxMessageSize, defaults.frameLimits.maxMessageSize),
-                maxHeaderSize: value(settings.maxHeaderSize, defaults.frameLimits.maxHeaderSize)
+                maxFrameSize: value(settings.maxFrameSize, defaults.frameLimits.maxFrameSize, minimum: 16 << 10),
+                maxMessageSize: value(settings.maxMessageSize, defaults.frameLimits.maxMessageSize, minimum: 1 << 10),
+                maxHeaderSize: value(settings.maxHeaderSize, defaults.frameLimits.maxHeaderSize, minimum: 1 << 10)
             ),
-            maxConcurrentCalls: value(settings.maxConcurrentCalls, defaults.maxConcurrentCalls),
-            initialStreamWindow: value(settings.initialStreamWindow, defaults.initialStreamWindow),
-            initialConnectionWindow: value(settings.initialConnectionWindow, defaults.initialConnectionWindow)
+            maxConcurrentCalls: value(settings.maxConcurrentCalls, defaults.maxConcurrentCalls, minimum: 1),
+            initialStreamWindow: value(settings.initialStreamWindow, defaults.initialStreamWindow, minimum: 64 << 10),
+            initialConnectionWindow: value(settings.initialConnectionWindow, defaults.initialConnectionWindow, minimum: 64 << 10)
         )
     }
 }
