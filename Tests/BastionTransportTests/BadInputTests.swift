@@ -157,6 +157,15 @@ import Testing
         }
     }
 
+    @Test func pingIsAnsweredWithTheSameBytes() async throws {
+        try await withEchoServer(configure: { $0.security = .plaintext; $0.idleTimeout = .milliseconds(300) }) { _, port, _ in
+            let payload: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+            let result = try await Self.exchange(port: port, Self.settings + Self.frame(.ping, stream: 0, payload))
+            let answer = Self.frame(.ping, flags: .ack, stream: 0, payload)
+            #expect(result.received.indices.contains { index in result.received[index...].starts(with: answer) })
+        }
+    }
+
     @Test func idleConnectionIsClosed() async throws {
         try await withEchoServer(configure: { $0.security = .plaintext; $0.idleTimeout = .milliseconds(200) }) { _, port, _ in
             let result = try await Self.exchange(port: port, Self.settings, timeout: .seconds(5))

@@ -1,6 +1,7 @@
 import BastionBuiltinServices
 import BastionProtobuf
 import BastionRPC
+import BastionTLS
 import BastionTransport
 import Testing
 
@@ -118,6 +119,27 @@ typealias EchoResponse = Bastion_Echo_V1_EchoResponse
             }
             #expect(count == 300)
             await connection.close()
+        }
+    }
+
+    @Test func mutualTLSPeerReachesTheHandler() async throws {
+        let whoAmI = MethodDescriptor(service: "test.Identity", method: "WhoAmI", kind: .unary)
+        try await withEchoServer(configure: {
+            $0.security = .tls(try TestCertificates.serverContext(clientAuthentication: .required))
+        }, router: { router in
+            router.registerUnary(whoAmI) { (_: EchoRequest, context) in
+                EchoResponse { $0.text = context.peer.certificate?.commonName ?? "anonymous" }
+            }
+        }) { _, port, _ in
+            let connection = try await connect(port: port, withCertificate: true)
+            let response: RPCResponse<EchoResponse> = try await RPCClient(transport: connection).unary(whoAmI, request: EchoRequest())
+            #expect(response.message.text == "bastion-dev-client")
+            await connection.close()
+            // Without a certificate the server refuses (TLS 1.3 reports it at the first read).
+            await #expect(throws: (any Error).self) {
+                let anonymous = try await connect(port: port)
+                let _: RPCResponse<EchoResponse> = try await RPCClient(transport: anonymous).unary(whoAmI, request: EchoRequest())
+            }
         }
     }
 
