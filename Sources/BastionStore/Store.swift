@@ -82,7 +82,11 @@ public final class Store: Sendable {
     /// Runs `body` in a read-only snapshot on the calling thread and returns its result.
     public func withReadTransaction<Result>(_ body: (borrowing ReadTransaction) throws -> Result) throws -> Result {
         try self.engine.read { storage in
-            try body(ReadTransaction(storage: storage, now: self.clock.now()))
+            // Bound to a local first: passing the temporary straight to a borrowing parameter
+            // crashes Swift 6.3.1's optimizer ("Cannot initialize a nonCopyable type with a
+            // guaranteed value") in release builds.
+            let transaction = ReadTransaction(storage: storage, now: self.clock.now())
+            return try body(transaction)
         }
     }
 
@@ -127,7 +131,9 @@ public final class Store: Sendable {
         _ body: (borrowing WriteTransaction) throws -> Result
     ) throws -> Result {
         try self.engine.write { storage in
-            try body(WriteTransaction(storage: storage, now: self.clock.now()))
+            // Bound to a local first; see withReadTransaction.
+            let transaction = WriteTransaction(storage: storage, now: self.clock.now())
+            return try body(transaction)
         }
     }
 
