@@ -102,6 +102,7 @@ let package = Package(
         .target(
             name: "BastionCodeGen",
             dependencies: ["BastionProtobuf"],
+            exclude: ["Generated/README.md"],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(

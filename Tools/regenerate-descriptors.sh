@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the generator's own descriptor types (Sources/BastionCodeGen/Descriptors) from
+# Regenerates the generator's own descriptor types (Sources/BastionCodeGen/Generated) from
 # protoc's descriptor.proto and plugin.proto with the generator itself.
 #
 #   Tools/regenerate-descriptors.sh          rewrite the committed files
@@ -12,7 +12,7 @@ set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 include=$(dirname "$(dirname "$(command -v protoc)")")/include
 [ -f "$include/google/protobuf/descriptor.proto" ] || include=/usr/include
-target="$project/Sources/BastionCodeGen/Descriptors"
+target="$project/Sources/BastionCodeGen/Generated"
 
 swift build --package-path "$project" --product protoc-gen-bastion >/dev/null
 out=$(mktemp -d)
@@ -22,7 +22,12 @@ protoc --plugin=protoc-gen-bastion="$project/.build/debug/protoc-gen-bastion" \
     google/protobuf/descriptor.proto google/protobuf/compiler/plugin.proto
 
 if [ "${1:-}" = "--check" ]; then
-    diff -ru "$target" "$out" && echo "descriptor types are current"
+    status=0
+    for file in "$out"/*.pb.swift; do
+        diff -u "$target/$(basename "$file")" "$file" || status=1
+    done
+    [ $status -eq 0 ] && echo "descriptor types are current"
+    exit $status
 else
     cp "$out"/*.pb.swift "$target"/
     echo "regenerated $(ls "$out" | wc -l) files in $target"

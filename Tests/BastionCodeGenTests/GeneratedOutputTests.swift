@@ -31,7 +31,7 @@ import Testing
         )
         try compare(
             CodeGenerator.generate(request),
-            with: Protoc.repositoryRoot.appending(path: "Sources/BastionCodeGen/Descriptors")
+            with: Protoc.repositoryRoot.appending(path: "Sources/BastionCodeGen/Generated")
         )
     }
 
