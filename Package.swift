@@ -101,7 +101,7 @@ let package = Package(
         // MARK: Code generator: a library, a thin protoc plugin, and two SwiftPM plugins
         .target(
             name: "BastionCodeGen",
-            dependencies: ["BastionProtobuf"],
+            dependencies: ["BastionProtobuf", "BastionRPC"],
             exclude: ["Generated/README.md"],
             swiftSettings: defaultSwiftSettings
         ),

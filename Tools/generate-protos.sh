@@ -9,10 +9,13 @@ set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 mappings=(
     "bastion/rpc/v1:BastionRPC"
+    "bastion/policy/v1:BastionRPC"
     "bastion/echo/v1:BastionBuiltinServices"
     "bastion/health/v1:BastionBuiltinServices"
 )
 
+include=$(dirname "$(dirname "$(command -v protoc)")")/include
+[ -f "$include/google/protobuf/descriptor.proto" ] || include=/usr/include
 swift build --package-path "$project" --product protoc-gen-bastion >/dev/null
 plugin="$project/.build/debug/protoc-gen-bastion"
 for mapping in "${mappings[@]}"; do
@@ -21,6 +24,6 @@ for mapping in "${mappings[@]}"; do
     output="$project/Sources/$module/Generated"
     mkdir -p "$output"
     (cd "$project/proto" && protoc --plugin=protoc-gen-bastion="$plugin" --bastion_out="$output" \
-        -I. "$folder"/*.proto)
+        -I. -I"$include" "$folder"/*.proto)
     echo "generated $folder → Sources/$module/Generated"
 done

@@ -15,6 +15,9 @@ public struct GeneratorOptions: Sendable, Equatable {
     public var fileNaming = FileNaming.fullPath
     /// `.proto` paths whose Swift lives in another module, which generated files then import.
     public var moduleMappings: [String: String] = [:]
+    /// Whether every method must declare its STRIDE policy (`Policies=required`, the default) or
+    /// may go without (`Policies=optional`).
+    public var policiesRequired = true
 
     public init() {}
 
@@ -41,8 +44,13 @@ public struct GeneratorOptions: Sendable, Equatable {
                     throw GeneratorError("Module takes path/to/file.proto=ModuleName, not '\(parts[1])'")
                 }
                 moduleMappings[mapping[0]] = mapping[1]
+            case "Policies":
+                guard ["required", "optional"].contains(parts[1]) else {
+                    throw GeneratorError("Policies must be required or optional, not '\(parts[1])'")
+                }
+                policiesRequired = parts[1] == "required"
             default:
-                throw GeneratorError("unknown option '\(parts[0])' (known: Visibility, FileNaming, Module)")
+                throw GeneratorError("unknown option '\(parts[0])' (known: Visibility, FileNaming, Module, Policies)")
             }
         }
     }

@@ -50,6 +50,7 @@ import Testing
     /// The Swift of the project's own protocol files (proto/), committed beside the modules.
     @Test(arguments: [
         ("bastion/rpc/v1/rpc.proto", "BastionRPC"),
+        ("bastion/policy/v1/policy.proto", "BastionRPC"),
         ("bastion/echo/v1/echo.proto", "BastionBuiltinServices"),
         ("bastion/health/v1/health.proto", "BastionBuiltinServices"),
     ])

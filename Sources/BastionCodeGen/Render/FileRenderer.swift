@@ -39,7 +39,10 @@ struct FileRenderer {
         }
         for (serviceIndex, service) in file.service.enumerated() {
             printer.line()
-            try ServiceRenderer(service: service, file: file, index: index, serviceIndex: serviceIndex, visibility: visibility)
+            try ServiceRenderer(
+                service: service, file: file, index: index, serviceIndex: serviceIndex, visibility: visibility,
+                policiesRequired: options.policiesRequired
+            )
                 .render(into: &printer)
         }
         return printer.text

@@ -1,3 +1,6 @@
+import BastionProtobuf
+import BastionRPC
+
 /// Renders a service: its method descriptors, the protocol a server implements (with its
 /// registration on an `RPCRouter`), and a typed client stub.
 struct ServiceRenderer {
@@ -9,6 +12,7 @@ struct ServiceRenderer {
         let output: String
         let kind: String
         let comment: String?
+        let policy: Bastion_Policy_V1_MethodPolicy?
         var clientStreams: Bool { descriptor.clientStreamingOrDefault }
         var serverStreams: Bool { descriptor.serverStreamingOrDefault }
     }
@@ -18,6 +22,7 @@ struct ServiceRenderer {
     let index: SchemaIndex
     let serviceIndex: Int
     let visibility: String
+    let policiesRequired: Bool
 
     private var access: String { visibility.isEmpty ? "" : visibility + " " }
 
@@ -33,6 +38,7 @@ struct ServiceRenderer {
     func methods() throws(GeneratorError) -> [Method] {
         var used: Set<String> = ["all", "register", "client", "init"]
         var result: [Method] = []
+        let policies = PolicyResolver(index: index, file: file, required: policiesRequired)
         for (methodIndex, method) in service.method.enumerated() {
             let element = "\(fullName).\(method.name ?? "?")"
             let input = try index.message(method.inputType, from: file, element: element)
@@ -49,7 +55,8 @@ struct ServiceRenderer {
             result.append(Method(
                 descriptor: method, name: method.name ?? "", swiftName: swiftName, input: input.swiftName,
                 output: output.swiftName, kind: kind,
-                comment: index.comment(in: file, path: [6, Int32(serviceIndex), 2, Int32(methodIndex)])
+                comment: index.comment(in: file, path: [6, Int32(serviceIndex), 2, Int32(methodIndex)]),
+                policy: try policies.policy(for: method, service: service, element: element)
             ))
         }
         return result
@@ -66,7 +73,11 @@ struct ServiceRenderer {
             printer.block("\(access)enum Method") { printer in
                 for method in methods {
                     printer.documentation(method.comment)
-                    printer.line("\(access)static let \(SwiftNaming.escaped(method.swiftName)) = MethodDescriptor(service: serviceName, method: \(SwiftNaming.stringLiteral(method.name)), kind: .\(method.kind))")
+                    let policy = method.policy.map { policy in
+                        // The validated policy travels as its encoding, decoded once at start-up.
+                        ", policy: Bastion_Policy_V1_MethodPolicy(generated: [" + policy.serializedBytes().map(String.init).joined(separator: ", ") + "])"
+                    } ?? ""
+                    printer.line("\(access)static let \(SwiftNaming.escaped(method.swiftName)) = MethodDescriptor(service: serviceName, method: \(SwiftNaming.stringLiteral(method.name)), kind: .\(method.kind)\(policy))")
                 }
                 let all = methods.map { SwiftNaming.escaped($0.swiftName) }.joined(separator: ", ")
                 printer.line("\(access)static let all: [MethodDescriptor] = [\(all)]")

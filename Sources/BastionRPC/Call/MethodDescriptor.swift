@@ -12,11 +12,15 @@ public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
     /// The method's name: `Get`.
     public var method: String
     public var kind: Kind
+    /// The method's threat model from its `.proto` annotations (nil for methods registered by
+    /// hand without one).
+    public var policy: Bastion_Policy_V1_MethodPolicy?
 
-    public init(service: String, method: String, kind: Kind) {
+    public init(service: String, method: String, kind: Kind, policy: Bastion_Policy_V1_MethodPolicy? = nil) {
         self.service = service
         self.method = method
         self.kind = kind
+        self.policy = policy
     }
 
     /// `/bastion.echo.v1.Echo/Get`, as CallHeader.method carries it.

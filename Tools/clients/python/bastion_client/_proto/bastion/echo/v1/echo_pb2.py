@@ -11,19 +11,22 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from bastion_client._proto.bastion.policy.v1 import policy_pb2 as bastion_dot_policy_dot_v1_dot_policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61stion/echo/v1/echo.proto\x12\x0f\x62\x61stion.echo.v1\"\xa1\x01\n\x0b\x45\x63hoRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0e\n\x06repeat\x18\x03 \x01(\r\x12\x14\n\x0c\x64\x65lay_millis\x18\x04 \x01(\r\x12\x16\n\x0e\x66\x61il_with_code\x18\x05 \x01(\r\x12\x19\n\x11\x66\x61il_with_message\x18\x06 \x01(\t\x12\x1a\n\x12retry_after_millis\x18\x07 \x01(\x04\"<\n\x0c\x45\x63hoResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\r\n\x05index\x18\x03 \x01(\r2\xa8\x02\n\x04\x45\x63ho\x12\x42\n\x03Get\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse\x12H\n\x07\x43ollect\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x12G\n\x06\x45xpand\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse0\x01\x12I\n\x06Update\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61stion/echo/v1/echo.proto\x12\x0f\x62\x61stion.echo.v1\x1a\x1e\x62\x61stion/policy/v1/policy.proto\"\xa1\x01\n\x0b\x45\x63hoRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0e\n\x06repeat\x18\x03 \x01(\r\x12\x14\n\x0c\x64\x65lay_millis\x18\x04 \x01(\r\x12\x16\n\x0e\x66\x61il_with_code\x18\x05 \x01(\r\x12\x19\n\x11\x66\x61il_with_message\x18\x06 \x01(\t\x12\x1a\n\x12retry_after_millis\x18\x07 \x01(\x04\"<\n\x0c\x45\x63hoResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\r\n\x05index\x18\x03 \x01(\r2\xdf\x05\n\x04\x45\x63ho\x12\x42\n\x03Get\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse\x12H\n\x07\x43ollect\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x12G\n\x06\x45xpand\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse0\x01\x12I\n\x06Update\x12\x1c.bastion.echo.v1.EchoRequest\x1a\x1d.bastion.echo.v1.EchoResponse(\x01\x30\x01\x1a\xb4\x03\x8a\xb5\x18\xaf\x03\nN\nHNot a risk. Anyone may call the echo service; it reads and keeps nothing\x10\x01 \x01\x12%\n\x1cRequests are bounded in size\"\x05\x08\x80\x80\x80\x02\x1a-\n)Not a risk. Echo calls need not be traced\x10\x01\"1\n-Not a risk. Echo carries no confidential data\x10\x01*Q\nFOperators may switch echo off; calls are capped in number and duration \x01(\xe8\x07\x30\xe0\xd4\x03\x32\'\n#Not a risk. There is nothing to own\x10\x01:X\nLRate-limited per address, since echo amplifies nothing but costs server time\"\x08\x08\x01\x18\xa0\x8d\x06 <b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bastion_client._proto.bastion.echo.v1.echo_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _ECHOREQUEST._serialized_start=48
-  _ECHOREQUEST._serialized_end=209
-  _ECHORESPONSE._serialized_start=211
-  _ECHORESPONSE._serialized_end=271
-  _ECHO._serialized_start=274
-  _ECHO._serialized_end=570
+  _ECHO._options = None
+  _ECHO._serialized_options = b'\212\265\030\257\003\nN\nHNot a risk. Anyone may call the echo service; it reads and keeps nothing\020\001 \001\022%\n\034Requests are bounded in size\"\005\010\200\200\200\002\032-\n)Not a risk. Echo calls need not be traced\020\001\"1\n-Not a risk. Echo carries no confidential data\020\001*Q\nFOperators may switch echo off; calls are capped in number and duration \001(\350\0070\340\324\0032\'\n#Not a risk. There is nothing to own\020\001:X\nLRate-limited per address, since echo amplifies nothing but costs server time\"\010\010\001\030\240\215\006 <'
+  _ECHOREQUEST._serialized_start=80
+  _ECHOREQUEST._serialized_end=241
+  _ECHORESPONSE._serialized_start=243
+  _ECHORESPONSE._serialized_end=303
+  _ECHO._serialized_start=306
+  _ECHO._serialized_end=1041
 # @@protoc_insertion_point(module_scope)

@@ -11,21 +11,24 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from bastion_client._proto.bastion.policy.v1 import policy_pb2 as bastion_dot_policy_dot_v1_dot_policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61stion/health/v1/health.proto\x12\x11\x62\x61stion.health.v1\"\x1f\n\x0c\x43heckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xb8\x01\n\rCheckResponse\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.bastion.health.v1.CheckResponse.Status\x12\x0f\n\x07version\x18\x02 \x01(\t\"]\n\x06Status\x12\x12\n\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n\x0eSTATUS_SERVING\x10\x01\x12\x16\n\x12STATUS_NOT_SERVING\x10\x02\x12\x13\n\x0fSTATUS_DRAINING\x10\x03\x32T\n\x06Health\x12J\n\x05\x43heck\x12\x1f.bastion.health.v1.CheckRequest\x1a .bastion.health.v1.CheckResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61stion/health/v1/health.proto\x12\x11\x62\x61stion.health.v1\x1a\x1e\x62\x61stion/policy/v1/policy.proto\"\x1f\n\x0c\x43heckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xb8\x01\n\rCheckResponse\x12\x37\n\x06status\x18\x01 \x01(\x0e\x32\'.bastion.health.v1.CheckResponse.Status\x12\x0f\n\x07version\x18\x02 \x01(\t\"]\n\x06Status\x12\x12\n\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n\x0eSTATUS_SERVING\x10\x01\x12\x16\n\x12STATUS_NOT_SERVING\x10\x02\x12\x13\n\x0fSTATUS_DRAINING\x10\x03\x32\xce\x03\n\x06Health\x12J\n\x05\x43heck\x12\x1f.bastion.health.v1.CheckRequest\x1a .bastion.health.v1.CheckResponse\x1a\xf7\x02\x8a\xb5\x18\xf2\x02\nO\nINot a risk. Load balancers and operators check health without credentials\x10\x01 \x01\x12+\n\'Not a risk. The request changes nothing\x10\x01\x1a\x30\n,Not a risk. Health checks need not be traced\x10\x01\"O\nKNot a risk. The answer says only whether the server serves, and its version\x10\x01*$\n\"Health checks are always available2$\n Not a risk. Every caller may ask\x10\x01:#\n\x18Rate-limited per address\"\x07\x08\x01\x18\xf0. <b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bastion_client._proto.bastion.health.v1.health_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _CHECKREQUEST._serialized_start=53
-  _CHECKREQUEST._serialized_end=84
-  _CHECKRESPONSE._serialized_start=87
-  _CHECKRESPONSE._serialized_end=271
-  _CHECKRESPONSE_STATUS._serialized_start=178
-  _CHECKRESPONSE_STATUS._serialized_end=271
-  _HEALTH._serialized_start=273
-  _HEALTH._serialized_end=357
+  _HEALTH._options = None
+  _HEALTH._serialized_options = b'\212\265\030\362\002\nO\nINot a risk. Load balancers and operators check health without credentials\020\001 \001\022+\n\'Not a risk. The request changes nothing\020\001\0320\n,Not a risk. Health checks need not be traced\020\001\"O\nKNot a risk. The answer says only whether the server serves, and its version\020\001*$\n\"Health checks are always available2$\n Not a risk. Every caller may ask\020\001:#\n\030Rate-limited per address\"\007\010\001\030\360. <'
+  _CHECKREQUEST._serialized_start=85
+  _CHECKREQUEST._serialized_end=116
+  _CHECKRESPONSE._serialized_start=119
+  _CHECKRESPONSE._serialized_end=303
+  _CHECKRESPONSE_STATUS._serialized_start=210
+  _CHECKRESPONSE_STATUS._serialized_end=303
+  _HEALTH._serialized_start=306
+  _HEALTH._serialized_end=768
 # @@protoc_insertion_point(module_scope)

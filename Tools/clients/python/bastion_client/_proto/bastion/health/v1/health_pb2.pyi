@@ -1,3 +1,4 @@
+from bastion_client._proto.bastion.policy.v1 import policy_pb2 as _policy_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
