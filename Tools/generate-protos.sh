@@ -27,3 +27,12 @@ for mapping in "${mappings[@]}"; do
         -I. -I"$include" "$folder"/*.proto)
     echo "generated $folder → Sources/$module/Generated"
 done
+
+# The threat model of every service, from their policies.
+services=(bastion/health/v1/health.proto bastion/echo/v1/echo.proto)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+(cd "$project/proto" && protoc --plugin=protoc-gen-bastion="$plugin" \
+    --bastion_out=ThreatModel=threat-model.md:"$scratch" -I. -I"$include" "${services[@]}")
+cp "$scratch/threat-model.md" "$project/docs/threat-model.md"
+echo "generated docs/threat-model.md"

@@ -60,6 +60,30 @@ public enum CodeGenerator {
             generated.content = try renderer.render()
             output.append(generated)
         }
+        if let threatModelFile = options.threatModelFile {
+            var entries: [ThreatModelRenderer.Entry] = []
+            for name in request.fileToGenerate {
+                guard let file = index.files[name] else { continue }
+                for (serviceIndex, service) in file.service.enumerated() {
+                    let renderer = ServiceRenderer(
+                        service: service, file: file, index: index, serviceIndex: serviceIndex, visibility: "",
+                        policiesRequired: true
+                    )
+                    let serviceName = [file.package, service.name].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ".")
+                    for method in try renderer.methods() {
+                        guard let policy = method.policy else { continue }
+                        entries.append(ThreatModelRenderer.Entry(
+                            service: serviceName, method: method.name, kind: method.kindDescription,
+                            comment: method.comment, policy: policy
+                        ))
+                    }
+                }
+            }
+            var document = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
+            document.name = threatModelFile
+            document.content = ThreatModelRenderer(entries: entries).render()
+            output.append(document)
+        }
         return output
     }
 }

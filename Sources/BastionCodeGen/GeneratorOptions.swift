@@ -18,6 +18,8 @@ public struct GeneratorOptions: Sendable, Equatable {
     /// Whether every method must declare its STRIDE policy (`Policies=required`, the default) or
     /// may go without (`Policies=optional`).
     public var policiesRequired = true
+    /// When set, also write the threat model of the services generated to this file (Markdown).
+    public var threatModelFile: String?
 
     public init() {}
 
@@ -44,13 +46,18 @@ public struct GeneratorOptions: Sendable, Equatable {
                     throw GeneratorError("Module takes path/to/file.proto=ModuleName, not '\(parts[1])'")
                 }
                 moduleMappings[mapping[0]] = mapping[1]
+            case "ThreatModel":
+                guard parts[1].hasSuffix(".md") else {
+                    throw GeneratorError("ThreatModel takes a Markdown file name ending in .md, not '\(parts[1])'")
+                }
+                threatModelFile = parts[1]
             case "Policies":
                 guard ["required", "optional"].contains(parts[1]) else {
                     throw GeneratorError("Policies must be required or optional, not '\(parts[1])'")
                 }
                 policiesRequired = parts[1] == "required"
             default:
-                throw GeneratorError("unknown option '\(parts[0])' (known: Visibility, FileNaming, Module, Policies)")
+                throw GeneratorError("unknown option '\(parts[0])' (known: Visibility, FileNaming, Module, Policies, ThreatModel)")
             }
         }
     }

@@ -62,6 +62,21 @@ import Testing
         )
     }
 
+    /// docs/threat-model.md is rendered from the services' policies and must be current.
+    @Test func threatModelIsCurrent() throws {
+        let request = try Protoc.request(
+            files: ["bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto"],
+            root: Protoc.repositoryRoot.appending(path: "proto"),
+            parameter: "ThreatModel=threat-model.md"
+        )
+        let response = CodeGenerator.generate(request)
+        #expect(response.error == nil, "\(response.error ?? "")")
+        let rendered = try #require(response.file.first { $0.name == "threat-model.md" }?.content)
+        let url = Protoc.repositoryRoot.appending(path: "docs/threat-model.md")
+        if Self.update { try rendered.write(to: url, atomically: true, encoding: .utf8) }
+        #expect(try String(contentsOf: url, encoding: .utf8) == rendered, "docs/threat-model.md is stale: run Tools/generate-protos.sh")
+    }
+
     @Test func outputIsDeterministic() throws {
         let root = Protoc.repositoryRoot.appending(path: "Tests/BastionGeneratedTests")
         let request = try Protoc.request(files: ["bastion/testing/v1/everything.proto"], root: root)

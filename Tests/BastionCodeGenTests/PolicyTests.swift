@@ -111,6 +111,18 @@ import Testing
         #expect(error.contains(expected), "\(error)")
     }
 
+    @Test func threatModelTables() throws {
+        let response = try generate(service("rpc Read(Request) returns (Response);"), parameter: "ThreatModel=tm.md")
+        #expect(response.error == nil, "\(response.error ?? "")")
+        let document = try #require(response.file.first { $0.name == "tm.md" }?.content)
+        #expect(document.contains("## demo.v1.Queues\n\n### Read (unary)\n\n| STRIDE property | Requirement | Remark |\n|---|---|---|\n"))
+        #expect(document.contains("| Authentication | Only local clients<br>Checks: a client certificate issued by this server |  |"))
+        #expect(document.contains("| Confidentiality | Not a risk. Nothing secret |  |"))
+        #expect(document.contains("| Authorization | Own queue only<br>Checks: the caller owns the resource named by `queue.owner` |  |"))
+        #expect(document.contains("| Spam prevention | Limited<br>Checks: at most 5 calls per 60 s per value of `queue.owner` |  |"))
+        #expect(document.contains("| Availability | Always available<br>Checks: always available (no operator switch) |  |"))
+    }
+
     @Test func policiesMayBeOptional() throws {
         let response = try generate(service("rpc Read(Request) returns (Response);", defaults: ""), parameter: "Policies=optional")
         #expect(response.error == nil)

@@ -33,8 +33,9 @@ import Testing
         let server = try await LoopbackServer.start(
             context: TLSContext(configuration: self.certificates.serverConfiguration())
         )
-        let elapsed = try await RawConnection.sendAndAwaitClose(bytes, port: server.port)
-        #expect(elapsed < .seconds(5), "\(name)")
+        // The close comes from the bad bytes (handshakeFailed below), not the handshake timeout;
+        // no wall-clock bound is asserted, since a loaded machine may be slow.
+        _ = try await RawConnection.sendAndAwaitClose(bytes, port: server.port)
         #expect(await eventually { server.record.snapshot.closed == 1 })
         let snapshot = server.record.snapshot
         #expect(snapshot.errors.map(\.code) == [.handshakeFailed], "\(name): \(snapshot.errors)")
@@ -65,8 +66,7 @@ import Testing
         try await self.expectServerStillServes(server)
 
         for elapsed in try await [silent, stalled] {
-            #expect(elapsed >= .milliseconds(250))
-            #expect(elapsed < .seconds(5))
+            #expect(elapsed >= .milliseconds(250))  // not before the timeout
         }
         #expect(await eventually { server.record.errorCodes().filter { $0 == .handshakeTimeout }.count == 2 })
         try await server.stop()

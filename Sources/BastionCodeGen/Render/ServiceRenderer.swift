@@ -13,6 +13,14 @@ struct ServiceRenderer {
         let kind: String
         let comment: String?
         let policy: Bastion_Policy_V1_MethodPolicy?
+        var kindDescription: String {
+            switch kind {
+            case "unary": "unary"
+            case "clientStreaming": "client streaming"
+            case "serverStreaming": "server streaming"
+            default: "bidirectional streaming"
+            }
+        }
         var clientStreams: Bool { descriptor.clientStreamingOrDefault }
         var serverStreams: Bool { descriptor.serverStreamingOrDefault }
     }
