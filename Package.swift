@@ -77,6 +77,8 @@ let package = Package(
             name: "BastionTransportTests",
             dependencies: [
                 "BastionTransport",
+                "BastionPolicy",
+                "BastionStore",
                 "BastionBuiltinServices",
                 "BastionDaemon",
                 "BastionCLI",
@@ -95,6 +97,17 @@ let package = Package(
             name: "BastionBuiltinServices",
             dependencies: ["BastionRPC", "BastionProtobuf"],
             exclude: ["Generated/README.md"],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Policy engine: enforces each method's STRIDE policy before its handler
+        .target(
+            name: "BastionPolicy",
+            dependencies: [
+                "BastionRPC",
+                "BastionStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: defaultSwiftSettings
         ),
 
@@ -221,6 +234,7 @@ let package = Package(
             name: "BastionDaemon",
             dependencies: [
                 "BastionStore",
+                "BastionPolicy",
                 "BastionTLS",
                 "BastionRPC",
                 "BastionTransport",

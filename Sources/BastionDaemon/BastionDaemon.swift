@@ -1,5 +1,6 @@
 import ArgumentParser
 import BastionBuiltinServices
+import BastionPolicy
 import BastionRPC
 import BastionStore
 import BastionTLS
@@ -90,6 +91,8 @@ struct BastionDaemon: AsyncParsableCommand {
         configuration.gracePeriod = .seconds(settings.gracePeriod)
 
         var router = RPCRouter()
+        // Every call passes its method's STRIDE policy before the handler runs.
+        router.intercept(with: try PolicyEngine(store: store, logger: logger))
         let health = HealthService(version: "bastiond 0.1")
         health.register(with: &router)
         EchoService().register(with: &router)
