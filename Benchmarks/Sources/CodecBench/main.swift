@@ -265,7 +265,7 @@ if let cppPath, only == nil {
             continue
         }
         if let expected = checksums[fields[0]], expected.bastion != checksum || expected.size != Int(fields[3]) {
-            print("warning: C++ \(fields[0]) encodes \(fields[3]) bytes with checksum \(fields[4]); not the same content")
+            print("warning: C++ \(fields[0]) encodes \(fields[3]) bytes, checksum \(fields[4]): not the same content")
         }
         if let index = rows.firstIndex(where: { $0.schema == fields[0] && $0.op == fields[1] }) {
             rows[index].cpp = ns
