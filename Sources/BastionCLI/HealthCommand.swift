@@ -73,8 +73,7 @@ struct ConnectionOptions: ParsableArguments {
             configuration.certificateChain = .file(cert)
             configuration.privateKey = .file(key)
         }
-        let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost"
-        let name = serverName ?? (loopback ? "localhost" : host)
+        let name = serverName ?? (Loopback.contains(host) ? "localhost" : host)
         return try await BastionClientConnection.connect(
             host: host, port: port, security: .tls(try TLSContext(configuration: configuration), serverHostname: name)
         )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BastionTLS
+import BastionTransport
 import Foundation
 import Logging
 
@@ -79,7 +80,7 @@ struct DaemonSettings {
             throw ValidationError("--max-concurrent-calls must be positive and --grace-period not negative")
         }
         if settings.plaintext {
-            guard ["127.0.0.1", "localhost", "::1"].contains(settings.host) || settings.host.hasPrefix("127.") else {
+            guard Loopback.contains(settings.host) else {
                 throw ValidationError("--plaintext is allowed only on loopback addresses")
             }
         } else if settings.cert == nil || settings.key == nil {

@@ -32,7 +32,7 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "bastion.client", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> BastionClientConnection {
-        if case .plaintext = security, !BastionServer.isLoopback(host) {
+        if case .plaintext = security, !Loopback.contains(host) {
             throw RPCError(code: .failedPrecondition, message: "plaintext is allowed only to loopback addresses, not \(host)")
         }
         let eventLoop = group.next()

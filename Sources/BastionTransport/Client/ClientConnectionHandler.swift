@@ -19,10 +19,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext!
     private var streams: [UInt32: ClientStream] = [:]
     private var nextStreamID: UInt32 = 1
-    private var peerSettings = ConnectionSettings()
-    private var connectionSendWindow: Int
-    private var connectionReceive: ReceiveWindow
-    private var outbound = ByteBuffer()
+    private var flow: ConnectionFlow
     /// Set when the server sent GOAWAY or the connection failed: no new calls.
     private var refusal: RPCError?
     private var settingsSent = false
@@ -32,15 +29,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.waitsForTLS = waitsForTLS
         self.ready = ready
         self.logger = logger
-        self.connectionSendWindow = ConnectionSettings().initialConnectionWindow
-        self.connectionReceive = ReceiveWindow(initial: settings.initialConnectionWindow)
+        self.flow = ConnectionFlow(localSettings: settings)
     }
 
     // MARK: Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        outbound = context.channel.allocator.buffer(capacity: 4096)
+        flow.outbound = context.channel.allocator.buffer(capacity: 4096)
         if context.channel.isActive, !waitsForTLS { sendSettings() }
     }
 
@@ -57,7 +53,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func sendSettings() {
         guard !settingsSent else { return }
         settingsSent = true
-        outbound.writeFrame(.settings, streamID: 0, message: settings.message)
+        flow.outbound.writeFrame(.settings, streamID: 0, message: settings.message)
         flushOutbound()
         ready.succeed()
     }
@@ -67,13 +63,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         switch frame.header.type {
         case .settings:
             guard !frame.header.flags.contains(.ack), let peer = decode(RPCSettings.self, frame) else { return }
-            let previous = peerSettings.initialConnectionWindow
-            peerSettings = ConnectionSettings(peer: peer)
-            connectionSendWindow += peerSettings.initialConnectionWindow - previous
-            outbound.writeFrame(.settings, flags: .ack, streamID: 0, payload: EmptyCollection())
+            flow.applyPeerSettings(peer)
         case .ping:
-            guard !frame.header.flags.contains(.ack) else { return }
-            outbound.writeFrame(.ping, flags: .ack, streamID: 0, payload: frame.payload.readableBytesView)
+            flow.answerPing(frame)
         case .goAway:
             guard let goAway = decode(RPCGoAway.self, frame) else { return }
             let error = RPCError(code: .unavailable, message: "the server is going away: \(goAway.message)")
@@ -104,7 +96,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) ?? 0)
             guard increment > 0 else { return }
             if frame.header.streamID == 0 {
-                connectionSendWindow += increment
+                flow.sendWindow += increment
                 for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
             } else if let stream = streams[frame.header.streamID] {
                 stream.sendWindow += increment
@@ -117,12 +109,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func handleMessage(_ frame: InboundFrame) {
         let length = frame.payload.readableBytes
-        guard connectionReceive.receive(length) else {
+        guard flow.receive(length) else {
             failConnection(RPCError(code: .internal, message: "the server exceeded the connection's flow-control window"))
             return
         }
         guard let stream = streams[frame.header.streamID] else {
-            returnConnectionCredit(length)
+            flow.returnCredit(length)
             return
         }
         guard stream.receiveWindow.receive(length) else {
@@ -142,8 +134,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 stream.responses.append((message, length))
             }
         } catch {
-            returnConnectionCredit(length)
-            outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
+            flow.returnCredit(length)
+            flow.outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
             end(stream, .failure(error))
         }
     }
@@ -189,7 +181,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             connection: self,
             maxMessageSize: settings.frameLimits.maxMessageSize,
             receiveWindow: settings.initialStreamWindow,
-            sendWindow: peerSettings.initialStreamWindow
+            sendWindow: flow.peerSettings.initialStreamWindow
         )
         var header = RPCCallHeader()
         header.method = path
@@ -199,13 +191,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             // The server ends the call at its deadline; this is the client's own guard.
             stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
                 guard let self, self.streams[id] === stream else { return }
-                self.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
+                self.flow.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
                 self.end(stream, .failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
                 self.flushOutbound()
             }
         }
         streams[id] = stream
-        outbound.writeFrame(.headers, streamID: id, message: header)
+        flow.outbound.writeFrame(.headers, streamID: id, message: header)
         // The request usually follows at once; its send flushes both frames together.
         promise.succeed(stream)
     }
@@ -228,26 +220,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func drainSends(_ stream: ClientStream) {
         while var pending = stream.pendingSends.first {
             if let message = pending.message {
-                if message.isEmpty, pending.sent == 0 {
-                    outbound.writeFrame(.message, flags: pending.endStream ? .endStream : [], streamID: stream.id, payload: EmptyCollection())
-                }
-                while pending.sent < message.count {
-                    let allowed = min(stream.sendWindow, connectionSendWindow, peerSettings.frameLimits.maxFrameSize)
-                    guard allowed > 0, context.channel.isWritable || outbound.readableBytes == 0 else {
-                        stream.pendingSends[stream.pendingSends.startIndex] = pending
-                        return
-                    }
-                    let chunk = min(allowed, message.count - pending.sent)
-                    let last = pending.sent + chunk == message.count
-                    var flags: FrameFlags = last ? [] : .more
-                    if last, pending.endStream { flags.insert(.endStream) }
-                    outbound.writeFrame(.message, flags: flags, streamID: stream.id, payload: message[pending.sent..<(pending.sent + chunk)])
-                    pending.sent += chunk
-                    stream.sendWindow -= chunk
-                    connectionSendWindow -= chunk
+                let written = flow.writeMessage(
+                    message, sent: &pending.sent, streamID: stream.id, streamWindow: &stream.sendWindow,
+                    endStream: pending.endStream, channelWritable: context.channel.isWritable
+                )
+                guard written else {
+                    stream.pendingSends[stream.pendingSends.startIndex] = pending
+                    return
                 }
             } else if pending.endStream {
-                outbound.writeFrame(.halfClose, streamID: stream.id, payload: EmptyCollection())
+                flow.outbound.writeFrame(.halfClose, streamID: stream.id, payload: EmptyCollection())
             }
             stream.pendingSends.removeFirst()
             pending.promise?.succeed()
@@ -292,7 +274,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func cancel(_ stream: ClientStream) {
         guard stream.outcome == nil, streams[stream.id] === stream else { return }
-        outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
+        flow.outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
         end(stream, .failure(RPCError(code: .cancelled, message: "the call was cancelled")))
         flushOutbound()
     }
@@ -325,19 +307,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func consumed(_ bytes: Int, on stream: ClientStream) {
-        if let increment = stream.receiveWindow.consume(bytes), streams[stream.id] != nil {
-            writeWindowUpdate(stream.id, increment)
-        }
-        returnConnectionCredit(bytes)
-    }
-
-    private func returnConnectionCredit(_ bytes: Int) {
-        if let increment = connectionReceive.consume(bytes) { writeWindowUpdate(0, increment) }
-    }
-
-    private func writeWindowUpdate(_ streamID: UInt32, _ increment: Int) {
-        outbound.writeFrameHeader(FrameHeader(payloadLength: 4, type: .windowUpdate, streamID: streamID))
-        outbound.writeInteger(UInt32(increment))
+        flow.consumed(bytes, streamID: stream.id, streamWindow: &stream.receiveWindow, streamOpen: streams[stream.id] != nil)
     }
 
     private func closeIfIdleAfterGoAway() {
@@ -351,9 +321,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func flushOutbound() {
-        guard outbound.readableBytes > 0, let context else { return }
-        let buffer = outbound
-        outbound = context.channel.allocator.buffer(capacity: 4096)
+        guard let context, let buffer = flow.takeOutbound(allocator: context.channel.allocator) else { return }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

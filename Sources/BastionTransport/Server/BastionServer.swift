@@ -72,7 +72,7 @@ public final class BastionServer: Service, Sendable {
         case .tls: waitsForTLS = true
         case .plaintext:
             waitsForTLS = false
-            guard configuration.unixSocketPath != nil || Self.isLoopback(configuration.host) else {
+            guard configuration.unixSocketPath != nil || Loopback.contains(configuration.host) else {
                 throw RPCError(code: .failedPrecondition, message: "plaintext is allowed only on loopback addresses and Unix sockets, not \(configuration.host)")
             }
         }
@@ -160,10 +160,6 @@ public final class BastionServer: Service, Sendable {
             logger.info("shutting down: no new connections, draining calls in flight")
             server.channel.close(promise: nil)
         }
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
 

@@ -32,11 +32,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext!
     private var streams: [UInt32: ServerStream] = [:]
     private var lastStreamID: UInt32 = 0
-    private var peerSettings = ConnectionSettings()
-    private var connectionSendWindow: Int
-    private var connectionReceive: ReceiveWindow
+    private var flow: ConnectionFlow
     private var peer = RPCPeer(address: "unknown", ipAddress: nil)
-    private var outbound: ByteBuffer
     private var settingsSent = false
     private var draining = false
     private var closing = false
@@ -51,16 +48,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.methodLookup = methodLookup
         self.waitsForTLS = waitsForTLS
         self.logger = logger
-        self.connectionSendWindow = ConnectionSettings().initialConnectionWindow
-        self.connectionReceive = ReceiveWindow(initial: configuration.settings.initialConnectionWindow)
-        self.outbound = ByteBuffer()
+        self.flow = ConnectionFlow(localSettings: configuration.settings)
     }
 
     // MARK: Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        outbound = context.channel.allocator.buffer(capacity: 4096)
+        flow.outbound = context.channel.allocator.buffer(capacity: 4096)
         if let address = context.channel.remoteAddress {
             peer = RPCPeer(address: Self.describe(address), ipAddress: address.ipAddress)
         }
@@ -156,22 +151,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func sendSettings() {
         guard !settingsSent else { return }
         settingsSent = true
-        outbound.writeFrame(.settings, streamID: 0, message: configuration.settings.message)
+        flow.outbound.writeFrame(.settings, streamID: 0, message: configuration.settings.message)
         flushOutbound()
     }
 
     private func handleSettings(_ frame: InboundFrame) {
         guard !frame.header.flags.contains(.ack) else { return }
         guard let settings = decode(RPCSettings.self, frame) else { return }
-        let previous = peerSettings.initialConnectionWindow
-        peerSettings = ConnectionSettings(peer: settings)
-        connectionSendWindow += peerSettings.initialConnectionWindow - previous
-        outbound.writeFrame(.settings, flags: .ack, streamID: 0, payload: EmptyCollection())
+        flow.applyPeerSettings(settings)
     }
 
     private func handlePing(_ frame: InboundFrame) {
-        guard !frame.header.flags.contains(.ack) else { return }
-        outbound.writeFrame(.ping, flags: .ack, streamID: 0, payload: frame.payload.readableBytesView)
+        flow.answerPing(frame)
     }
 
     private func handleHeaders(_ frame: InboundFrame) {
@@ -222,7 +213,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             connection: self,
             maxMessageSize: configuration.settings.frameLimits.maxMessageSize,
             receiveWindow: configuration.settings.initialStreamWindow,
-            sendWindow: peerSettings.initialStreamWindow
+            sendWindow: flow.peerSettings.initialStreamWindow
         )
         stream.halfClosed = frame.header.flags.contains(.endStream)
         streams[id] = stream
@@ -237,7 +228,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func handleMessage(_ frame: InboundFrame) {
         let length = frame.payload.readableBytes
-        guard connectionReceive.receive(length) else {
+        guard flow.receive(length) else {
             connectionError(RPCError(code: .resourceExhausted, message: "the client exceeded the connection's flow-control window"))
             return
         }
@@ -247,12 +238,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 return
             }
             // A call that already ended: drop the bytes, give the credit back.
-            returnConnectionCredit(length)
+            flow.returnCredit(length)
             return
         }
         guard !stream.halfClosed, stream.receiveWindow.receive(length) else {
             if stream.halfClosed {
-                returnConnectionCredit(length)
+                flow.returnCredit(length)
                 end(stream, RPCError(code: .invalidArgument, message: "MESSAGE after the client half-closed"), sendTrailer: true)
             } else {
                 connectionError(RPCError(code: .resourceExhausted, message: "the client exceeded stream \(stream.id)'s flow-control window"))
@@ -268,7 +259,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 consumed(length, on: stream)
             }
         } catch {
-            returnConnectionCredit(length)
+            flow.returnCredit(length)
             end(stream, error, sendTrailer: true)
             return
         }
@@ -291,7 +282,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         if frame.header.streamID == 0 {
-            connectionSendWindow += increment
+            flow.sendWindow += increment
             for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
         } else if let stream = streams[frame.header.streamID] {
             stream.sendWindow += increment
@@ -335,14 +326,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     /// The handler took `bytes`: return credit to the client when enough has accumulated.
     private func consumed(_ bytes: Int, on stream: ServerStream) {
-        if let increment = stream.receiveWindow.consume(bytes), streams[stream.id] != nil {
-            writeWindowUpdate(stream.id, increment)
-        }
-        returnConnectionCredit(bytes)
-    }
-
-    private func returnConnectionCredit(_ bytes: Int) {
-        if let increment = connectionReceive.consume(bytes) { writeWindowUpdate(0, increment) }
+        flow.consumed(bytes, streamID: stream.id, streamWindow: &stream.receiveWindow, streamOpen: streams[stream.id] != nil)
     }
 
     // MARK: Responses from the handler
@@ -375,31 +359,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func drainSends(_ stream: ServerStream) {
         while var pending = stream.pendingSends.first {
             if var header = pending.header {
-                outbound.writeBuffer(&header)
+                flow.outbound.writeBuffer(&header)
                 pending.header = nil
             }
             if let message = pending.message {
-                if message.isEmpty, pending.sent == 0 {
-                    outbound.writeFrame(.message, streamID: stream.id, payload: EmptyCollection())
-                }
-                while pending.sent < message.count {
-                    let allowed = min(stream.sendWindow, connectionSendWindow, peerSettings.frameLimits.maxFrameSize)
-                    guard allowed > 0, context.channel.isWritable || outbound.readableBytes == 0 else {
-                        stream.pendingSends[stream.pendingSends.startIndex] = pending
-                        return
-                    }
-                    let chunk = min(allowed, message.count - pending.sent)
-                    let more = pending.sent + chunk < message.count
-                    outbound.writeFrame(.message, flags: more ? .more : [], streamID: stream.id,
-                                        payload: message[pending.sent..<(pending.sent + chunk)])
-                    pending.sent += chunk
-                    stream.sendWindow -= chunk
-                    connectionSendWindow -= chunk
+                let written = flow.writeMessage(
+                    message, sent: &pending.sent, streamID: stream.id, streamWindow: &stream.sendWindow,
+                    endStream: false, channelWritable: context.channel.isWritable
+                )
+                guard written else {
+                    stream.pendingSends[stream.pendingSends.startIndex] = pending
+                    return
                 }
             }
             stream.pendingSends.removeFirst()
             if var trailer = pending.trailer {
-                outbound.writeBuffer(&trailer)
+                flow.outbound.writeBuffer(&trailer)
                 finished(stream)
             }
             pending.promise?.succeed()
@@ -453,7 +428,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         goAway.lastStreamId = lastStreamID
         goAway.code = .unavailable
         goAway.message = "the server is shutting down"
-        outbound.writeFrame(.goAway, streamID: 0, message: goAway)
+        flow.outbound.writeFrame(.goAway, streamID: 0, message: goAway)
         flushOutbound()
         closeIfDrained()
     }
@@ -472,7 +447,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         goAway.lastStreamId = lastStreamID
         goAway.code = RPCStatusCode(rawValue: Int32(error.code.rawValue))
         goAway.message = error.message
-        outbound.writeFrame(.goAway, streamID: 0, message: goAway)
+        flow.outbound.writeFrame(.goAway, streamID: 0, message: goAway)
         flushOutbound()
         closing = true
         for stream in Array(streams.values) { end(stream, error, sendTrailer: false) }
@@ -480,18 +455,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func writeTrailer(_ streamID: UInt32, _ trailer: RPCCallTrailer) {
-        outbound.writeFrame(.trailers, streamID: streamID, message: trailer)
-    }
-
-    private func writeWindowUpdate(_ streamID: UInt32, _ increment: Int) {
-        outbound.writeFrameHeader(FrameHeader(payloadLength: 4, type: .windowUpdate, streamID: streamID))
-        outbound.writeInteger(UInt32(increment))
+        flow.outbound.writeFrame(.trailers, streamID: streamID, message: trailer)
     }
 
     private func flushOutbound() {
-        guard outbound.readableBytes > 0, let context else { return }
-        let buffer = outbound
-        outbound = context.channel.allocator.buffer(capacity: 4096)
+        guard let context, let buffer = flow.takeOutbound(allocator: context.channel.allocator) else { return }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

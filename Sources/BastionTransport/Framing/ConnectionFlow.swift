@@ -1,0 +1,99 @@
+import BastionProtobuf
+import BastionRPC
+import NIOCore
+
+/// The frame-level state both ends of a connection keep alike: the output buffer where frames
+/// gather until the next flush, the peer's settings, and flow-control credit both ways
+/// (docs/PROTOCOL.md, sections 4 and 5). Lives on the connection's event loop.
+struct ConnectionFlow {
+    /// Frames written since the last flush; one write and flush sends them all.
+    var outbound: ByteBuffer
+    private(set) var peerSettings = ConnectionSettings()
+    /// Connection-level credit the peer has granted for our MESSAGE payloads.
+    var sendWindow = ConnectionSettings().initialConnectionWindow
+    private var receiveWindow: ReceiveWindow
+
+    init(localSettings: ConnectionSettings) {
+        outbound = ByteBuffer()
+        receiveWindow = ReceiveWindow(initial: localSettings.initialConnectionWindow)
+    }
+
+    /// Adopts the peer's SETTINGS (the connection's credit moves by the change of its initial
+    /// window) and acknowledges them.
+    mutating func applyPeerSettings(_ settings: RPCSettings) {
+        let previous = peerSettings.initialConnectionWindow
+        peerSettings = ConnectionSettings(peer: settings)
+        sendWindow += peerSettings.initialConnectionWindow - previous
+        outbound.writeFrame(.settings, flags: .ack, streamID: 0, payload: EmptyCollection())
+    }
+
+    /// Answers a PING with the same bytes.
+    mutating func answerPing(_ frame: InboundFrame) {
+        guard !frame.header.flags.contains(.ack) else { return }
+        outbound.writeFrame(.ping, flags: .ack, streamID: 0, payload: frame.payload.readableBytesView)
+    }
+
+    /// Takes connection credit for an arriving MESSAGE payload; false when the peer overran it.
+    mutating func receive(_ bytes: Int) -> Bool {
+        receiveWindow.receive(bytes)
+    }
+
+    /// The application consumed `bytes` of a stream: return the credit, stream and connection,
+    /// in batches.
+    mutating func consumed(_ bytes: Int, streamID: UInt32, streamWindow: inout ReceiveWindow, streamOpen: Bool) {
+        if let increment = streamWindow.consume(bytes), streamOpen {
+            writeWindowUpdate(streamID, increment)
+        }
+        returnCredit(bytes)
+    }
+
+    /// Returns connection credit for bytes that will never reach an application (a call that
+    /// already ended) or were buffered.
+    mutating func returnCredit(_ bytes: Int) {
+        if let increment = receiveWindow.consume(bytes) { writeWindowUpdate(0, increment) }
+    }
+
+    /// Writes as much of `message` (from `sent` on) as credit and the socket allow, as MESSAGE
+    /// frames no larger than the peer's `max_frame_size`; `MORE` marks every part but the last,
+    /// `END_STREAM` (when asked) the last. Returns whether the whole message is written.
+    mutating func writeMessage(
+        _ message: [UInt8],
+        sent: inout Int,
+        streamID: UInt32,
+        streamWindow: inout Int,
+        endStream: Bool,
+        channelWritable: Bool
+    ) -> Bool {
+        if message.isEmpty, sent == 0 {
+            outbound.writeFrame(.message, flags: endStream ? .endStream : [], streamID: streamID, payload: EmptyCollection())
+            return true
+        }
+        while sent < message.count {
+            let allowed = min(streamWindow, sendWindow, peerSettings.frameLimits.maxFrameSize)
+            // A full output buffer on an unwritable channel waits for writability.
+            guard allowed > 0, channelWritable || outbound.readableBytes == 0 else { return false }
+            let chunk = min(allowed, message.count - sent)
+            let last = sent + chunk == message.count
+            var flags: FrameFlags = last ? [] : .more
+            if last, endStream { flags.insert(.endStream) }
+            outbound.writeFrame(.message, flags: flags, streamID: streamID, payload: message[sent..<(sent + chunk)])
+            sent += chunk
+            streamWindow -= chunk
+            sendWindow -= chunk
+        }
+        return true
+    }
+
+    mutating func writeWindowUpdate(_ streamID: UInt32, _ increment: Int) {
+        outbound.writeFrameHeader(FrameHeader(payloadLength: 4, type: .windowUpdate, streamID: streamID))
+        outbound.writeInteger(UInt32(increment))
+    }
+
+    /// The frames gathered so far, leaving a fresh buffer; nil when there are none.
+    mutating func takeOutbound(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard outbound.readableBytes > 0 else { return nil }
+        let buffer = outbound
+        outbound = allocator.buffer(capacity: 4096)
+        return buffer
+    }
+}
