@@ -31,7 +31,8 @@ extension FixedWidthInteger {
     }
 }
 
-extension UInt8: StoreKey {
+/// The fixed-width integers are keys in their order-preserving big-endian form.
+extension StoreKey where Self: FixedWidthInteger {
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         self.appendBigEndianKey(into: &bytes)
     }
@@ -40,32 +41,14 @@ extension UInt8: StoreKey {
     }
 }
 
-extension UInt16: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
-    }
-}
-
-extension UInt32: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
-    }
-}
-
-extension UInt64: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
-    }
-}
+extension UInt8: StoreKey {}
+extension UInt16: StoreKey {}
+extension UInt32: StoreKey {}
+extension UInt64: StoreKey {}
+extension Int8: StoreKey {}
+extension Int16: StoreKey {}
+extension Int32: StoreKey {}
+extension Int64: StoreKey {}
 
 extension UInt: StoreKey {
     // Always 8 bytes, so files move between platforms.
@@ -78,42 +61,6 @@ extension UInt: StoreKey {
             throw StoreError(code: .invalidData, message: "A stored UInt key \(wide) does not fit this platform's UInt")
         }
         self = value
-    }
-}
-
-extension Int8: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
-    }
-}
-
-extension Int16: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
-    }
-}
-
-extension Int32: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
-    }
-}
-
-extension Int64: StoreKey {
-    public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
-        self.appendBigEndianKey(into: &bytes)
-    }
-    public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
-        self = try Self.readBigEndianKey(from: &reader)
     }
 }
 
