@@ -61,16 +61,7 @@ import Testing
                 texts.append(response.text)
                 if texts.count == 1 {
                     kill(process.processIdentifier, SIGTERM)
-                    // New calls are refused once the GOAWAY arrives (calls racing it may still pass).
-                    var refusal: RPCError?
-                    for _ in 0..<200 where refusal == nil {
-                        do {
-                            _ = try await echo.get(EchoRequest())
-                            try await Task.sleep(for: .milliseconds(10))
-                        } catch let error as RPCError {
-                            refusal = error
-                        }
-                    }
+                    let refusal = await firstRefusal(echo)
                     #expect(refusal?.code == .unavailable, "\(String(describing: refusal))")
                 }
             }

@@ -84,3 +84,17 @@ func metadata(_ pairs: [(String, String)]) -> Metadata {
     for (key, value) in pairs { try! metadata.add(key, value) }
     return metadata
 }
+
+/// Calls the echo service until a call is refused, as new calls are once a drain's GOAWAY
+/// arrives (calls racing it may still pass); nil if none is refused within about two seconds.
+func firstRefusal(_ echo: Bastion_Echo_V1_EchoClient) async -> RPCError? {
+    for _ in 0..<200 {
+        do {
+            _ = try await echo.get(Bastion_Echo_V1_EchoRequest())
+            try? await Task.sleep(for: .milliseconds(10))
+        } catch {
+            return error
+        }
+    }
+    return nil
+}
