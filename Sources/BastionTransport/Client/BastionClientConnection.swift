@@ -40,21 +40,49 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         let (channel, handler) = try await ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let operations = channel.pipeline.syncOperations
-                    var waitsForTLS = false
-                    if case .tls(let context, let serverHostname) = security {
-                        try operations.addHandler(try TLSClientHandler(context: context, serverHostname: serverHostname))
-                        waitsForTLS = true
-                    }
-                    try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: settings.frameLimits)))
-                    let handler = ClientConnectionHandler(settings: settings, waitsForTLS: waitsForTLS, ready: ready, logger: logger)
-                    try operations.addHandler(handler)
-                    return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
-                }
+                initialize(channel, security: security, settings: settings, ready: ready, logger: logger)
             }
         try await ready.futureResult.get()
         return BastionClientConnection(channel: channel, handler: handler)
+    }
+
+    /// Connects to a server's Unix-domain socket (such as `bastiond`'s admin socket), in plaintext:
+    /// the socket file's permissions decide who may connect.
+    public static func connect(
+        unixDomainSocketPath path: String,
+        settings: ConnectionSettings = ConnectionSettings(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "bastion.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> BastionClientConnection {
+        let eventLoop = group.next()
+        let ready = eventLoop.makePromise(of: Void.self)
+        let (channel, handler) = try await ClientBootstrap(group: eventLoop)
+            .connect(unixDomainSocketPath: path) { channel in
+                initialize(channel, security: .plaintext, settings: settings, ready: ready, logger: logger)
+            }
+        try await ready.futureResult.get()
+        return BastionClientConnection(channel: channel, handler: handler)
+    }
+
+    private static func initialize(
+        _ channel: any Channel,
+        security: Security,
+        settings: ConnectionSettings,
+        ready: EventLoopPromise<Void>,
+        logger: Logger
+    ) -> EventLoopFuture<(any Channel, NIOLoopBound<ClientConnectionHandler>)> {
+        channel.eventLoop.makeCompletedFuture {
+            let operations = channel.pipeline.syncOperations
+            var waitsForTLS = false
+            if case .tls(let context, let serverHostname) = security {
+                try operations.addHandler(try TLSClientHandler(context: context, serverHostname: serverHostname))
+                waitsForTLS = true
+            }
+            try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: settings.frameLimits)))
+            let handler = ClientConnectionHandler(settings: settings, waitsForTLS: waitsForTLS, ready: ready, logger: logger)
+            try operations.addHandler(handler)
+            return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))
+        }
     }
 
     public func openCall(method: MethodDescriptor, metadata: Metadata, timeout: Duration?) async throws(RPCError) -> any ClientCallTransport {
