@@ -24,6 +24,7 @@ let package = Package(
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
         .library(name: "BastionStore", targets: ["BastionStore"]),
         .library(name: "BastionTLS", targets: ["BastionTLS"]),
+        .library(name: "BastionMetrics", targets: ["BastionMetrics"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
         .executable(name: "bastiond", targets: ["BastionDaemon"]),
     ],
@@ -32,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: Protobuf runtime (standard library only)
@@ -107,6 +110,46 @@ let package = Package(
                 "BastionRPC",
                 "BastionStore",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Metrics: calls, latencies and denials through swift-metrics; a /metrics endpoint
+        .target(
+            name: "BastionMetrics",
+            dependencies: [
+                "BastionRPC",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Tests of the admin service and the metrics
+        .testTarget(
+            name: "BastionAdminTests",
+            dependencies: [
+                "BastionMetrics",
+                "BastionPolicy",
+                "BastionStore",
+                "BastionRPC",
+                "BastionProtobuf",
+                "BastionTLS",
+                "BastionTransport",
+                "BastionBuiltinServices",
+                "BastionDaemon",
+                "BastionCLI",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -239,8 +282,11 @@ let package = Package(
                 "BastionRPC",
                 "BastionTransport",
                 "BastionBuiltinServices",
+                "BastionMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BastionBuiltinServices
+import BastionMetrics
 import BastionPolicy
 import BastionRPC
 import BastionStore
@@ -7,7 +8,9 @@ import BastionTLS
 import BastionTransport
 import Foundation
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -22,7 +25,8 @@ struct BastionDaemon: AsyncParsableCommand {
             `bastiond --dev` makes a development CA and certificates in <data-dir>/dev-certs, keeps \
             its store in <data-dir>/store and listens on 127.0.0.1:7443. Options can also come from \
             a JSON file (--config); flags win over the file. SIGTERM or SIGINT drains: no new \
-            calls, calls in flight finish within the grace period.
+            calls, calls in flight finish within the grace period. docs/OPERATIONS.md \
+            describes the metrics endpoint.
             """
     )
 
@@ -68,8 +72,16 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "Write the bound port to this file once listening (for scripts and tests).")
     var portFile: String?
 
+    @Option(help: "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics; 0 picks a free port. (default: off)")
+    var metricsPort: Int?
+
+    @Option(help: "The address the metrics endpoint listens on. (default: 127.0.0.1)")
+    var metricsHost: String?
+
     func run() async throws {
         let settings = try DaemonSettings.resolve(self)
+        // Everything the server creates (store, sockets, backups, certificates) is its own.
+        umask(umask(0) | 0o077)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = settings.logLevel
@@ -77,8 +89,20 @@ struct BastionDaemon: AsyncParsableCommand {
         }
         let logger = Logger(label: "bastiond")
 
+        var metrics: MetricsInterceptor?
+        var metricsEndpoint: MetricsEndpoint?
+        if let port = settings.metricsPort {
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = Self.latencyBuckets
+            MetricsSystem.bootstrap(factory)
+            metrics = MetricsInterceptor()
+            metricsEndpoint = MetricsEndpoint(host: settings.metricsHost, port: port, logger: logger) { registry.emitToBuffer() }
+        }
+
         try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-        let store = try Store(path: settings.dataDir + "/store", logger: logger)
+        let storePath = settings.dataDir + "/store"
+        let store = try Store(path: storePath, logger: logger)
 
         var configuration = BastionServer.Configuration(host: settings.host, port: settings.port, security: .plaintext)
         var reloader: CertificateReloader?
@@ -90,21 +114,31 @@ struct BastionDaemon: AsyncParsableCommand {
         configuration.connection.settings.maxConcurrentCalls = settings.maxConcurrentCalls
         configuration.gracePeriod = .seconds(settings.gracePeriod)
 
-        var router = RPCRouter()
-        // Every call passes its method's STRIDE policy before the handler runs.
-        router.intercept(with: try PolicyEngine(store: store, logger: logger))
-        let health = HealthService(version: "bastiond 0.1")
+        // Every call passes its method's STRIDE policy before the handler runs; metrics see the
+        // engine's denials because they come first.
+        let engine = try PolicyEngine(store: store, logger: logger)
+        func interceptors() -> RPCRouter {
+            var router = RPCRouter()
+            if let metrics { router.intercept(with: metrics) }
+            router.intercept(with: engine)
+            return router
+        }
+        var router = interceptors()
+        let health = HealthService(version: Self.version)
         health.register(with: &router)
         EchoService().register(with: &router)
 
         let server = BastionServer(configuration: configuration, router: router, logger: logger)
-        let reporter = StartupReporter(server: server, health: health, portFile: settings.portFile)
+        let reporter = StartupReporter(server: server, metricsEndpoint: metricsEndpoint, health: health, portFile: settings.portFile)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server),
+            .init(service: reporter, successTerminationBehavior: .ignore),
+        ]
+        if let metricsEndpoint { services.append(.init(service: metricsEndpoint)) }
+        if let reloader { services.append(.init(service: reloader, successTerminationBehavior: .ignore)) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: server),
-                    .init(service: reporter, successTerminationBehavior: .ignore),
-                ] + (reloader.map { [.init(service: $0, successTerminationBehavior: .ignore)] } ?? []),
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -113,17 +147,29 @@ struct BastionDaemon: AsyncParsableCommand {
         try await store.close()
         logger.info("stopped")
     }
+
+    static let version = "bastiond 0.1"
+
+    /// Calls take microseconds to seconds; Prometheus' default buckets start at 5 ms.
+    static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
 }
 
-/// Writes the bound port for scripts once the server listens, and marks the health service as
-/// draining when shutdown begins.
+/// Once every listener is bound, writes the port file (so scripts that wait for it find every
+/// listener ready). Marks the health service as draining when shutdown begins.
 struct StartupReporter: Service {
     let server: BastionServer
+    let metricsEndpoint: MetricsEndpoint?
     let health: HealthService
     let portFile: String?
 
     func run() async throws {
         let address = try await server.localAddress
+        _ = try await metricsEndpoint?.localAddress
         if let portFile {
             try "\(address.port ?? 0)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
         }

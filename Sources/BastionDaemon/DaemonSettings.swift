@@ -20,6 +20,8 @@ struct DaemonSettings {
         var maxConcurrentCalls: Int?
         var gracePeriod: Int?
         var logLevel: String?
+        var metricsHost: String?
+        var metricsPort: Int?
     }
 
     var host = "127.0.0.1"
@@ -35,6 +37,9 @@ struct DaemonSettings {
     var gracePeriod = 10
     var logLevel = Logger.Level.info
     var portFile: String?
+    var metricsHost = "127.0.0.1"
+    /// nil: no metrics endpoint.
+    var metricsPort: Int?
 
     static func resolve(_ command: BastionDaemon) throws -> DaemonSettings {
         var file = File()
@@ -60,6 +65,8 @@ struct DaemonSettings {
         settings.maxConcurrentCalls = command.maxConcurrentCalls ?? file.maxConcurrentCalls ?? settings.maxConcurrentCalls
         settings.gracePeriod = command.gracePeriod ?? file.gracePeriod ?? settings.gracePeriod
         settings.portFile = command.portFile
+        settings.metricsHost = command.metricsHost ?? file.metricsHost ?? settings.metricsHost
+        settings.metricsPort = command.metricsPort ?? file.metricsPort
 
         if let level = command.logLevel ?? file.logLevel {
             guard let parsed = Logger.Level(rawValue: level) else {
@@ -90,6 +97,9 @@ struct DaemonSettings {
         }
         if settings.clientAuth != .none, settings.clientCA == nil, !settings.dev {
             throw ValidationError("--client-auth \(settings.clientAuth) needs --client-ca")
+        }
+        if let metricsPort = settings.metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be 0 to 65535")
         }
         return settings
     }
