@@ -23,6 +23,13 @@ public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
         self.policy = policy
     }
 
+    /// The longest a call may run whatever its client asks (the policy's
+    /// `availability.max_deadline_millis`); nil when only the server's limit applies.
+    public var maxDuration: Duration? {
+        guard let millis = policy?.availability?.maxDeadlineMillis, millis > 0 else { return nil }
+        return .milliseconds(Int64(millis))
+    }
+
     /// `/bastion.echo.v1.Echo/Get`, as CallHeader.method carries it.
     public var path: String { "/\(service)/\(method)" }
 

@@ -5,9 +5,15 @@ public struct RPCRouter: Sendable {
     /// A method's handler over the raw call.
     public typealias Handler = @Sendable (any ServerCallTransport, ServerContext) async throws -> Void
 
+    /// Extracts the fields a method's policy names from its decoded request (generated code).
+    public typealias RequestFields<Request> = @Sendable (Request) -> [String: RequestFieldValue]
+
+    /// A handler as the router keeps it: it also gets the interceptors' request phase.
+    typealias RoutedHandler = @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
+
     struct Route: Sendable {
         var method: MethodDescriptor
-        var handler: Handler
+        var handler: RoutedHandler
     }
 
     private var routes: [String: Route] = [:]
@@ -18,8 +24,17 @@ public struct RPCRouter: Sendable {
     /// The registered methods, sorted by path.
     public var methods: [MethodDescriptor] { routes.values.map(\.method).sorted { $0.path < $1.path } }
 
-    /// Registers a raw handler; a second registration of the same path replaces the first.
+    /// Registers a raw handler; a second registration of the same path replaces the first. The
+    /// interceptors' request phase sees the call once before the handler starts (no messages: a
+    /// raw handler reads the bytes itself).
     public mutating func register(_ method: MethodDescriptor, handler: @escaping Handler) {
+        routes[method.path] = Route(method: method) { transport, context, phase in
+            try await phase.inspect(RequestView(phase: .callStart, bytes: nil), context)
+            try await handler(transport, context)
+        }
+    }
+
+    mutating func register(_ method: MethodDescriptor, routed handler: @escaping RoutedHandler) {
         routes[method.path] = Route(method: method, handler: handler)
     }
 
@@ -44,9 +59,10 @@ public struct RPCRouter: Sendable {
             await finish(transport, RPCError(code: .unimplemented, message: "method \(path) is not implemented by this server"))
             return
         }
+        let phase = RequestPhase(interceptors: interceptors)
         do {
             try await run(interceptorIndex: 0, context: context) {
-                try await route.handler(transport, context)
+                try await route.handler(transport, context, phase)
             }
         } catch let error as RPCError {
             var error = error
@@ -79,10 +95,11 @@ extension RPCRouter {
     /// Registers a unary method: one request in, one response out.
     public mutating func registerUnary<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
+        requestFields: RequestFields<Request>? = nil,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        register(method) { transport, context in
-            let request: Request = try await Self.singleRequest(transport)
+        register(method) { transport, context, phase in
+            let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
             let response = try await handler(request, context)
             try await transport.send(
                 header: context.responseMetadata.nilIfEmpty,
@@ -97,8 +114,9 @@ extension RPCRouter {
         _ method: MethodDescriptor,
         handler: @escaping @Sendable (RPCRequestStream<Request>, ServerContext) async throws -> Response
     ) {
-        register(method) { transport, context in
-            let response = try await handler(RPCRequestStream(transport: transport), context)
+        register(method) { transport, context, phase in
+            try await phase.inspect(RequestView(phase: .callStart, bytes: nil), context)
+            let response = try await handler(RPCRequestStream(transport: transport, context: context, phase: phase), context)
             try await transport.send(
                 header: context.responseMetadata.nilIfEmpty,
                 message: response.serializedBytes(),
@@ -110,10 +128,11 @@ extension RPCRouter {
     /// Registers a server-streaming method: one request in, many responses out.
     public mutating func registerServerStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
+        requestFields: RequestFields<Request>? = nil,
         handler: @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(method) { transport, context in
-            let request: Request = try await Self.singleRequest(transport)
+        register(method) { transport, context, phase in
+            let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
             let latch = HeaderLatch()
             try await handler(request, RPCResponseWriter(transport: transport, context: context, headerSent: latch), context)
             try await transport.send(
@@ -129,10 +148,11 @@ extension RPCRouter {
         _ method: MethodDescriptor,
         handler: @escaping @Sendable (RPCRequestStream<Request>, RPCResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(method) { transport, context in
+        register(method) { transport, context, phase in
+            try await phase.inspect(RequestView(phase: .callStart, bytes: nil), context)
             let latch = HeaderLatch()
             try await handler(
-                RPCRequestStream(transport: transport),
+                RPCRequestStream(transport: transport, context: context, phase: phase),
                 RPCResponseWriter(transport: transport, context: context, headerSent: latch),
                 context
             )
@@ -144,14 +164,24 @@ extension RPCRouter {
         }
     }
 
-    /// The one request of a unary or server-streaming call.
-    static func singleRequest<Request: ProtobufMessage>(_ transport: any ServerCallTransport) async throws(RPCError) -> Request {
+    /// The one request of a unary or server-streaming call, after the interceptors' request
+    /// phase has seen it.
+    static func singleRequest<Request: ProtobufMessage>(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        _ phase: RequestPhase,
+        _ requestFields: RequestFields<Request>?
+    ) async throws(RPCError) -> Request {
         guard let bytes = try await transport.nextRequest() else {
             throw RPCError(code: .invalidArgument, message: "the call ended without a request message")
         }
         let request: Request = try decodeRequest(bytes)
         guard try await transport.nextRequest() == nil else {
             throw RPCError(code: .invalidArgument, message: "a second request message on a single-request call")
+        }
+        if !phase.isEmpty {
+            let view = RequestView(phase: .onlyRequest, bytes: bytes, fields: requestFields?(request) ?? [:])
+            try await phase.inspect(view, context)
         }
         return request
     }
@@ -160,6 +190,19 @@ extension RPCRouter {
         var trailer = RPCCallTrailer()
         trailer.metadata = context.trailerMetadata.entries
         return trailer
+    }
+}
+
+/// The interceptors' `inspect` step, which the router's handlers run once they have a request.
+struct RequestPhase: Sendable {
+    let interceptors: [any ServerInterceptor]
+
+    var isEmpty: Bool { interceptors.isEmpty }
+
+    func inspect(_ request: RequestView, _ context: ServerContext) async throws(RPCError) {
+        for interceptor in interceptors {
+            try await interceptor.inspect(request, context: context)
+        }
     }
 }
 

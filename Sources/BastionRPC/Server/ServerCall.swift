@@ -7,12 +7,21 @@ public struct RPCRequestStream<Message: ProtobufMessage>: AsyncSequence, Sendabl
     public typealias Failure = RPCError
 
     let transport: any ServerCallTransport
+    let context: ServerContext
+    let phase: RequestPhase
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let transport: any ServerCallTransport
+        let context: ServerContext
+        let phase: RequestPhase
+        var index = 0
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(RPCError) -> Message? {
             guard let bytes = try await transport.nextRequest() else { return nil }
+            if !phase.isEmpty {
+                try await phase.inspect(RequestView(phase: .streamMessage(index: index), bytes: bytes), context)
+            }
+            index += 1
             return try decodeRequest(bytes)
         }
 
@@ -21,7 +30,9 @@ public struct RPCRequestStream<Message: ProtobufMessage>: AsyncSequence, Sendabl
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(transport: transport) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(transport: transport, context: context, phase: phase)
+    }
 }
 
 /// Sends a server-streaming call's responses.

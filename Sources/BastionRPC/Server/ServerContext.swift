@@ -43,6 +43,7 @@ public final class ServerContext: Sendable {
     public let peer: RPCPeer
 
     private let responseState = Mutex<(header: Metadata, trailer: Metadata)>((Metadata(), Metadata()))
+    private let callState = Mutex<(principal: RPCPrincipal?, attachments: [ObjectIdentifier: any Sendable])>((nil, [:]))
 
     public init(method: MethodDescriptor, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: RPCPeer) {
         self.method = method
@@ -62,4 +63,52 @@ public final class ServerContext: Sendable {
         get { responseState.withLock { $0.trailer } }
         set { responseState.withLock { $0.trailer = newValue } }
     }
+
+    /// Who the caller was established to be (by the policy engine's authentication step); nil for
+    /// anonymous callers.
+    public var principal: RPCPrincipal? {
+        get { callState.withLock { $0.principal } }
+        set { callState.withLock { $0.principal = newValue } }
+    }
+
+    /// Per-call values that interceptors pass to each other or to handlers, keyed by a type (its
+    /// `Value` is what is stored), so that modules cannot collide.
+    public subscript<Key: ServerContextKey>(_ key: Key.Type) -> Key.Value? {
+        get { callState.withLock { $0.attachments[ObjectIdentifier(key)] as? Key.Value } }
+        set { callState.withLock { $0.attachments[ObjectIdentifier(key)] = newValue } }
+    }
+}
+
+/// Names a per-call value in ``ServerContext``.
+public protocol ServerContextKey {
+    associatedtype Value: Sendable
+}
+
+/// An authenticated caller.
+public struct RPCPrincipal: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        /// A client certificate issued by this server.
+        case client
+        /// A logged-in user (session token plus its context secret).
+        case user
+        /// The holder of a pending registration.
+        case pendingRegistration = "pending_registration"
+        /// An operator (local admin socket or operator certificate).
+        case `operator`
+    }
+
+    public var kind: Kind
+    /// Stable and unique within its kind: a certificate fingerprint, a user id, a registration
+    /// handle. Per-principal rate limits are keyed by it.
+    public var id: String
+    /// The user the principal acts for, if any; what owned resources are compared with.
+    public var userID: String?
+
+    public init(kind: Kind, id: String, userID: String? = nil) {
+        self.kind = kind
+        self.id = id
+        self.userID = userID
+    }
+
+    public var description: String { "\(kind.rawValue):\(id)" }
 }

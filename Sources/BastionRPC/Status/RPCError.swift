@@ -47,6 +47,8 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
     public var secondFactorChallenge: String?
     /// Which policy property refused the call, when a policy did.
     public var policy: String?
+    /// The proof of work the method wants, in leading zero bits (docs/POLICY.md).
+    public var proofOfWorkDifficulty: UInt32?
     /// Trailer metadata sent with the error.
     public var metadata: Metadata
     /// The underlying error, for logs; never sent to the peer.
@@ -58,9 +60,11 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
         retryAfter: Duration? = nil,
         secondFactorChallenge: String? = nil,
         policy: String? = nil,
+        proofOfWorkDifficulty: UInt32? = nil,
         metadata: Metadata = Metadata(),
         cause: (any Error)? = nil
     ) {
+        self.proofOfWorkDifficulty = proofOfWorkDifficulty
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
@@ -83,7 +87,7 @@ extension RPCError {
         var trailer = RPCCallTrailer()
         trailer.code = RPCStatusCode(rawValue: Int32(code.rawValue))
         trailer.message = message
-        if retryAfter != nil || secondFactorChallenge != nil || policy != nil {
+        if retryAfter != nil || secondFactorChallenge != nil || policy != nil || proofOfWorkDifficulty != nil {
             var details = RPCErrorDetails()
             if let retryAfter {
                 let milliseconds = retryAfter / .milliseconds(1)
@@ -91,6 +95,7 @@ extension RPCError {
             }
             details.secondFactorChallenge = secondFactorChallenge ?? ""
             details.policy = policy ?? ""
+            details.proofOfWorkDifficulty = proofOfWorkDifficulty ?? 0
             trailer.details = details
         }
         trailer.metadata = metadata.entries
@@ -105,6 +110,7 @@ extension RPCError {
             if details.retryAfterMillis > 0 { retryAfter = .milliseconds(Int64(clamping: details.retryAfterMillis)) }
             if !details.secondFactorChallenge.isEmpty { secondFactorChallenge = details.secondFactorChallenge }
             if !details.policy.isEmpty { policy = details.policy }
+            if details.proofOfWorkDifficulty > 0 { proofOfWorkDifficulty = details.proofOfWorkDifficulty }
         }
         metadata = Metadata(unchecked: trailer.metadata)
     }

@@ -199,6 +199,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let method = methodLookup(header.method)
             ?? MethodDescriptor(service: "", method: header.method, kind: .unary)
+        if let cap = method.maxDuration { timeout = min(timeout, cap) }
         let context = ServerContext(
             method: method,
             requestMetadata: metadata,

@@ -17,6 +17,7 @@ package=bastion_client._proto
 # The files the client needs; add new service definitions here.
 files=(
     bastion/rpc/v1/rpc.proto
+    bastion/rpc/v1/envelope.proto
     bastion/policy/v1/policy.proto
     bastion/echo/v1/echo.proto
     bastion/health/v1/health.proto

@@ -397,6 +397,7 @@ class _Connection(asyncio.Protocol):
             retry_after_millis=trailer.details.retry_after_millis,
             second_factor_challenge=trailer.details.second_factor_challenge,
             policy=trailer.details.policy,
+            proof_of_work_difficulty=trailer.details.proof_of_work_difficulty,
         )
         try:
             metadata = Metadata.from_entries(trailer.metadata)

@@ -80,6 +80,8 @@ class ErrorDetails:
     second_factor_challenge: str = ""
     #: Which policy property refused the call ("authentication", "spam_prevention", ...).
     policy: str = ""
+    #: The method needs proof of work of this many leading zero bits; 0 if not asked for.
+    proof_of_work_difficulty: int = 0
 
     @property
     def retry_after(self) -> Optional[float]:

@@ -38,11 +38,14 @@ public struct Bastion_Policy_V1_Authentication: ProtobufMessage {
         case pendingRegistration // = 3
         /// A logged-in user: a session token plus its context secret.
         case loggedInUser // = 4
+        /// An operator: a peer on the server's local admin socket (Unix domain), or a client presenting
+        /// a certificate the server's configuration lists as an operator's.
+        case `operator` // = 5
         /// A number this program's schema does not name, kept so that it is written back.
         case unrecognized(Int32)
 
         public static let isClosed = false
-        public static let allCases: [Caller] = [.unspecified, .anonymous, .localClient, .pendingRegistration, .loggedInUser]
+        public static let allCases: [Caller] = [.unspecified, .anonymous, .localClient, .pendingRegistration, .loggedInUser, .`operator`]
 
         public init() { self = .unspecified }
 
@@ -53,6 +56,7 @@ public struct Bastion_Policy_V1_Authentication: ProtobufMessage {
             case 2: self = .localClient
             case 3: self = .pendingRegistration
             case 4: self = .loggedInUser
+            case 5: self = .`operator`
             default: self = .unrecognized(rawValue)
             }
         }
@@ -64,6 +68,7 @@ public struct Bastion_Policy_V1_Authentication: ProtobufMessage {
             case .localClient: 2
             case .pendingRegistration: 3
             case .loggedInUser: 4
+            case .`operator`: 5
             case .unrecognized(let value): value
             }
         }

@@ -117,6 +117,8 @@ public struct RPCErrorDetails: ProtobufMessage {
     public var secondFactorChallenge: String = ""
     /// Which policy property refused the call ("authentication", "spam_prevention", ...).
     public var policy: String = ""
+    /// The method needs proof of work of this many leading zero bits (docs/POLICY.md).
+    public var proofOfWorkDifficulty: UInt32 = 0
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -299,6 +301,7 @@ extension RPCErrorDetails {
         if self.retryAfterMillis != 0 { size += 1 + ProtobufSize.varint(self.retryAfterMillis) }
         if !self.secondFactorChallenge.isEmpty { size += 1 + ProtobufSize.string(self.secondFactorChallenge) }
         if !self.policy.isEmpty { size += 1 + ProtobufSize.string(self.policy) }
+        if self.proofOfWorkDifficulty != 0 { size += 1 + ProtobufSize.varint(self.proofOfWorkDifficulty) }
         return size
     }
 
@@ -315,6 +318,10 @@ extension RPCErrorDetails {
             writer.writeTag(26)
             writer.writeString(self.policy)
         }
+        if self.proofOfWorkDifficulty != 0 {
+            writer.writeTag(32)
+            writer.writeUInt32(self.proofOfWorkDifficulty)
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -327,6 +334,8 @@ extension RPCErrorDetails {
                 self.secondFactorChallenge = try reader.readString()
             case 26:
                 self.policy = try reader.readString()
+            case 32:
+                self.proofOfWorkDifficulty = try reader.readUInt32()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

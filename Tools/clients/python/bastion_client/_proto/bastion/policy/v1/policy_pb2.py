@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61stion/policy/v1/policy.proto\x12\x11\x62\x61stion.policy.v1\x1a google/protobuf/descriptor.proto\"\x9f\x03\n\x0cMethodPolicy\x12\x39\n\x0e\x61uthentication\x18\x01 \x01(\x0b\x32!.bastion.policy.v1.Authentication\x12/\n\tintegrity\x18\x02 \x01(\x0b\x32\x1c.bastion.policy.v1.Integrity\x12:\n\x0fnon_repudiation\x18\x03 \x01(\x0b\x32!.bastion.policy.v1.NonRepudiation\x12;\n\x0f\x63onfidentiality\x18\x04 \x01(\x0b\x32\".bastion.policy.v1.Confidentiality\x12\x35\n\x0c\x61vailability\x18\x05 \x01(\x0b\x32\x1f.bastion.policy.v1.Availability\x12\x37\n\rauthorization\x18\x06 \x01(\x0b\x32 .bastion.policy.v1.Authorization\x12:\n\x0fspam_prevention\x18\x07 \x01(\x0b\x32!.bastion.policy.v1.SpamPrevention\"\xa6\x02\n\x0e\x41uthentication\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x38\n\x06\x63\x61ller\x18\x04 \x01(\x0e\x32(.bastion.policy.v1.Authentication.Caller\x12\x15\n\rsecond_factor\x18\x05 \x01(\x08\"\x8b\x01\n\x06\x43\x61ller\x12\x16\n\x12\x43\x41LLER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41LLER_ANONYMOUS\x10\x01\x12\x17\n\x13\x43\x41LLER_LOCAL_CLIENT\x10\x02\x12\x1f\n\x1b\x43\x41LLER_PENDING_REGISTRATION\x10\x03\x12\x19\n\x15\x43\x41LLER_LOGGED_IN_USER\x10\x04\"l\n\tIntegrity\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12(\n\x06\x63hecks\x18\x04 \x03(\x0b\x32\x18.bastion.policy.v1.Check\"Z\n\x0eNonRepudiation\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x11\n\taudit_log\x18\x04 \x01(\x08\"r\n\x0f\x43onfidentiality\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12(\n\x06\x63hecks\x18\x04 \x03(\x0b\x32\x18.bastion.policy.v1.Check\"\x97\x01\n\x0c\x41vailability\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x1c\n\x14operator_can_disable\x18\x04 \x01(\x08\x12\x15\n\rmax_in_flight\x18\x05 \x01(\r\x12\x1b\n\x13max_deadline_millis\x18\x06 \x01(\r\"d\n\rAuthorization\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x1c\n\x14owned_resource_field\x18\x04 \x01(\t\"\xb1\x01\n\x0eSpamPrevention\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x31\n\x0brate_limits\x18\x04 \x03(\x0b\x32\x1c.bastion.policy.v1.RateLimit\x12\x35\n\rproof_of_work\x18\x05 \x01(\x0b\x32\x1e.bastion.policy.v1.ProofOfWork\"\xcc\x01\n\tRateLimit\x12-\n\x03key\x18\x01 \x01(\x0e\x32 .bastion.policy.v1.RateLimit.Key\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x16\n\x0eperiod_seconds\x18\x04 \x01(\r\"Z\n\x03Key\x12\x13\n\x0fKEY_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_PEER_ADDRESS\x10\x01\x12\x11\n\rKEY_PRINCIPAL\x10\x02\x12\x15\n\x11KEY_REQUEST_FIELD\x10\x03\")\n\x0bProofOfWork\x12\x1a\n\x12\x64\x65\x66\x61ult_difficulty\x18\x01 \x01(\r\"g\n\x05\x43heck\x12\x1b\n\x11max_request_bytes\x18\x01 \x01(\rH\x00\x12\x18\n\x0euniform_errors\x18\x02 \x01(\x08H\x00\x12\x1f\n\x15sealed_envelope_field\x18\x03 \x01(\tH\x00\x42\x06\n\x04kind:Q\n\x06policy\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1f.bastion.policy.v1.MethodPolicy:Z\n\x0e\x64\x65\x66\x61ult_policy\x12\x1f.google.protobuf.ServiceOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1f.bastion.policy.v1.MethodPolicyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61stion/policy/v1/policy.proto\x12\x11\x62\x61stion.policy.v1\x1a google/protobuf/descriptor.proto\"\x9f\x03\n\x0cMethodPolicy\x12\x39\n\x0e\x61uthentication\x18\x01 \x01(\x0b\x32!.bastion.policy.v1.Authentication\x12/\n\tintegrity\x18\x02 \x01(\x0b\x32\x1c.bastion.policy.v1.Integrity\x12:\n\x0fnon_repudiation\x18\x03 \x01(\x0b\x32!.bastion.policy.v1.NonRepudiation\x12;\n\x0f\x63onfidentiality\x18\x04 \x01(\x0b\x32\".bastion.policy.v1.Confidentiality\x12\x35\n\x0c\x61vailability\x18\x05 \x01(\x0b\x32\x1f.bastion.policy.v1.Availability\x12\x37\n\rauthorization\x18\x06 \x01(\x0b\x32 .bastion.policy.v1.Authorization\x12:\n\x0fspam_prevention\x18\x07 \x01(\x0b\x32!.bastion.policy.v1.SpamPrevention\"\xbb\x02\n\x0e\x41uthentication\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x38\n\x06\x63\x61ller\x18\x04 \x01(\x0e\x32(.bastion.policy.v1.Authentication.Caller\x12\x15\n\rsecond_factor\x18\x05 \x01(\x08\"\xa0\x01\n\x06\x43\x61ller\x12\x16\n\x12\x43\x41LLER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41LLER_ANONYMOUS\x10\x01\x12\x17\n\x13\x43\x41LLER_LOCAL_CLIENT\x10\x02\x12\x1f\n\x1b\x43\x41LLER_PENDING_REGISTRATION\x10\x03\x12\x19\n\x15\x43\x41LLER_LOGGED_IN_USER\x10\x04\x12\x13\n\x0f\x43\x41LLER_OPERATOR\x10\x05\"l\n\tIntegrity\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12(\n\x06\x63hecks\x18\x04 \x03(\x0b\x32\x18.bastion.policy.v1.Check\"Z\n\x0eNonRepudiation\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x11\n\taudit_log\x18\x04 \x01(\x08\"r\n\x0f\x43onfidentiality\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12(\n\x06\x63hecks\x18\x04 \x03(\x0b\x32\x18.bastion.policy.v1.Check\"\x97\x01\n\x0c\x41vailability\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x1c\n\x14operator_can_disable\x18\x04 \x01(\x08\x12\x15\n\rmax_in_flight\x18\x05 \x01(\r\x12\x1b\n\x13max_deadline_millis\x18\x06 \x01(\r\"d\n\rAuthorization\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x1c\n\x14owned_resource_field\x18\x04 \x01(\t\"\xb1\x01\n\x0eSpamPrevention\x12\x11\n\tstatement\x18\x01 \x01(\t\x12\x12\n\nnot_a_risk\x18\x02 \x01(\x08\x12\x0e\n\x06remark\x18\x03 \x01(\t\x12\x31\n\x0brate_limits\x18\x04 \x03(\x0b\x32\x1c.bastion.policy.v1.RateLimit\x12\x35\n\rproof_of_work\x18\x05 \x01(\x0b\x32\x1e.bastion.policy.v1.ProofOfWork\"\xcc\x01\n\tRateLimit\x12-\n\x03key\x18\x01 \x01(\x0e\x32 .bastion.policy.v1.RateLimit.Key\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x16\n\x0eperiod_seconds\x18\x04 \x01(\r\"Z\n\x03Key\x12\x13\n\x0fKEY_UNSPECIFIED\x10\x00\x12\x14\n\x10KEY_PEER_ADDRESS\x10\x01\x12\x11\n\rKEY_PRINCIPAL\x10\x02\x12\x15\n\x11KEY_REQUEST_FIELD\x10\x03\")\n\x0bProofOfWork\x12\x1a\n\x12\x64\x65\x66\x61ult_difficulty\x18\x01 \x01(\r\"g\n\x05\x43heck\x12\x1b\n\x11max_request_bytes\x18\x01 \x01(\rH\x00\x12\x18\n\x0euniform_errors\x18\x02 \x01(\x08H\x00\x12\x1f\n\x15sealed_envelope_field\x18\x03 \x01(\tH\x00\x42\x06\n\x04kind:Q\n\x06policy\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1f.bastion.policy.v1.MethodPolicy:Z\n\x0e\x64\x65\x66\x61ult_policy\x12\x1f.google.protobuf.ServiceOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x1f.bastion.policy.v1.MethodPolicyb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bastion_client._proto.bastion.policy.v1.policy_pb2', globals())
@@ -26,27 +26,27 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _METHODPOLICY._serialized_start=88
   _METHODPOLICY._serialized_end=503
   _AUTHENTICATION._serialized_start=506
-  _AUTHENTICATION._serialized_end=800
+  _AUTHENTICATION._serialized_end=821
   _AUTHENTICATION_CALLER._serialized_start=661
-  _AUTHENTICATION_CALLER._serialized_end=800
-  _INTEGRITY._serialized_start=802
-  _INTEGRITY._serialized_end=910
-  _NONREPUDIATION._serialized_start=912
-  _NONREPUDIATION._serialized_end=1002
-  _CONFIDENTIALITY._serialized_start=1004
-  _CONFIDENTIALITY._serialized_end=1118
-  _AVAILABILITY._serialized_start=1121
-  _AVAILABILITY._serialized_end=1272
-  _AUTHORIZATION._serialized_start=1274
-  _AUTHORIZATION._serialized_end=1374
-  _SPAMPREVENTION._serialized_start=1377
-  _SPAMPREVENTION._serialized_end=1554
-  _RATELIMIT._serialized_start=1557
-  _RATELIMIT._serialized_end=1761
-  _RATELIMIT_KEY._serialized_start=1671
-  _RATELIMIT_KEY._serialized_end=1761
-  _PROOFOFWORK._serialized_start=1763
-  _PROOFOFWORK._serialized_end=1804
-  _CHECK._serialized_start=1806
-  _CHECK._serialized_end=1909
+  _AUTHENTICATION_CALLER._serialized_end=821
+  _INTEGRITY._serialized_start=823
+  _INTEGRITY._serialized_end=931
+  _NONREPUDIATION._serialized_start=933
+  _NONREPUDIATION._serialized_end=1023
+  _CONFIDENTIALITY._serialized_start=1025
+  _CONFIDENTIALITY._serialized_end=1139
+  _AVAILABILITY._serialized_start=1142
+  _AVAILABILITY._serialized_end=1293
+  _AUTHORIZATION._serialized_start=1295
+  _AUTHORIZATION._serialized_end=1395
+  _SPAMPREVENTION._serialized_start=1398
+  _SPAMPREVENTION._serialized_end=1575
+  _RATELIMIT._serialized_start=1578
+  _RATELIMIT._serialized_end=1782
+  _RATELIMIT_KEY._serialized_start=1692
+  _RATELIMIT_KEY._serialized_end=1782
+  _PROOFOFWORK._serialized_start=1784
+  _PROOFOFWORK._serialized_end=1825
+  _CHECK._serialized_start=1827
+  _CHECK._serialized_end=1930
 # @@protoc_insertion_point(module_scope)

@@ -19,6 +19,7 @@ class Authentication(_message.Message):
     CALLER_FIELD_NUMBER: _ClassVar[int]
     CALLER_LOCAL_CLIENT: Authentication.Caller
     CALLER_LOGGED_IN_USER: Authentication.Caller
+    CALLER_OPERATOR: Authentication.Caller
     CALLER_PENDING_REGISTRATION: Authentication.Caller
     CALLER_UNSPECIFIED: Authentication.Caller
     NOT_A_RISK_FIELD_NUMBER: _ClassVar[int]

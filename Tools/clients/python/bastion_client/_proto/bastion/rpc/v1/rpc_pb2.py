@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62\x61stion/rpc/v1/rpc.proto\x12\x0e\x62\x61stion.rpc.v1\"+\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"e\n\nCallHeader\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x16\n\x0etimeout_millis\x18\x02 \x01(\x04\x12/\n\x08metadata\x18\x03 \x03(\x0b\x32\x1d.bastion.rpc.v1.MetadataEntry\"A\n\x0eResponseHeader\x12/\n\x08metadata\x18\x01 \x03(\x0b\x32\x1d.bastion.rpc.v1.MetadataEntry\"[\n\x0c\x45rrorDetails\x12\x1a\n\x12retry_after_millis\x18\x01 \x01(\x04\x12\x1f\n\x17second_factor_challenge\x18\x02 \x01(\t\x12\x0e\n\x06policy\x18\x03 \x01(\t\"\xa8\x01\n\x0b\x43\x61llTrailer\x12(\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1a.bastion.rpc.v1.StatusCode\x12\x0f\n\x07message\x18\x02 \x01(\t\x12-\n\x07\x64\x65tails\x18\x03 \x01(\x0b\x32\x1c.bastion.rpc.v1.ErrorDetails\x12/\n\x08metadata\x18\x04 \x03(\x0b\x32\x1d.bastion.rpc.v1.MetadataEntry\"\xb5\x01\n\x08Settings\x12\x16\n\x0emax_frame_size\x18\x01 \x01(\r\x12\x18\n\x10max_message_size\x18\x02 \x01(\r\x12\x17\n\x0fmax_header_size\x18\x03 \x01(\r\x12\x1c\n\x14max_concurrent_calls\x18\x04 \x01(\r\x12\x1d\n\x15initial_stream_window\x18\x05 \x01(\r\x12!\n\x19initial_connection_window\x18\x06 \x01(\r\"C\n\x06\x43\x61ncel\x12(\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1a.bastion.rpc.v1.StatusCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"[\n\x06GoAway\x12\x16\n\x0elast_stream_id\x18\x01 \x01(\r\x12(\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1a.bastion.rpc.v1.StatusCode\x12\x0f\n\x07message\x18\x03 \x01(\t*\x89\x04\n\nStatusCode\x12\x12\n\x0eSTATUS_CODE_OK\x10\x00\x12\x19\n\x15STATUS_CODE_CANCELLED\x10\x01\x12\x17\n\x13STATUS_CODE_UNKNOWN\x10\x02\x12 \n\x1cSTATUS_CODE_INVALID_ARGUMENT\x10\x03\x12!\n\x1dSTATUS_CODE_DEADLINE_EXCEEDED\x10\x04\x12\x19\n\x15STATUS_CODE_NOT_FOUND\x10\x05\x12\x1e\n\x1aSTATUS_CODE_ALREADY_EXISTS\x10\x06\x12!\n\x1dSTATUS_CODE_PERMISSION_DENIED\x10\x07\x12\"\n\x1eSTATUS_CODE_RESOURCE_EXHAUSTED\x10\x08\x12#\n\x1fSTATUS_CODE_FAILED_PRECONDITION\x10\t\x12\x17\n\x13STATUS_CODE_ABORTED\x10\n\x12\x1c\n\x18STATUS_CODE_OUT_OF_RANGE\x10\x0b\x12\x1d\n\x19STATUS_CODE_UNIMPLEMENTED\x10\x0c\x12\x18\n\x14STATUS_CODE_INTERNAL\x10\r\x12\x1b\n\x17STATUS_CODE_UNAVAILABLE\x10\x0e\x12\x19\n\x15STATUS_CODE_DATA_LOSS\x10\x0f\x12\x1f\n\x1bSTATUS_CODE_UNAUTHENTICATED\x10\x10\x42\x06\xba\x02\x03RPCb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x62\x61stion/rpc/v1/rpc.proto\x12\x0e\x62\x61stion.rpc.v1\"+\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"e\n\nCallHeader\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x16\n\x0etimeout_millis\x18\x02 \x01(\x04\x12/\n\x08metadata\x18\x03 \x03(\x0b\x32\x1d.bastion.rpc.v1.MetadataEntry\"A\n\x0eResponseHeader\x12/\n\x08metadata\x18\x01 \x03(\x0b\x32\x1d.bastion.rpc.v1.MetadataEntry\"}\n\x0c\x45rrorDetails\x12\x1a\n\x12retry_after_millis\x18\x01 \x01(\x04\x12\x1f\n\x17second_factor_challenge\x18\x02 \x01(\t\x12\x0e\n\x06policy\x18\x03 \x01(\t\x12 \n\x18proof_of_work_difficulty\x18\x04 \x01(\r\"\xa8\x01\n\x0b\x43\x61llTrailer\x12(\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1a.bastion.rpc.v1.StatusCode\x12\x0f\n\x07message\x18\x02 \x01(\t\x12-\n\x07\x64\x65tails\x18\x03 \x01(\x0b\x32\x1c.bastion.rpc.v1.ErrorDetails\x12/\n\x08metadata\x18\x04 \x03(\x0b\x32\x1d.bastion.rpc.v1.MetadataEntry\"\xb5\x01\n\x08Settings\x12\x16\n\x0emax_frame_size\x18\x01 \x01(\r\x12\x18\n\x10max_message_size\x18\x02 \x01(\r\x12\x17\n\x0fmax_header_size\x18\x03 \x01(\r\x12\x1c\n\x14max_concurrent_calls\x18\x04 \x01(\r\x12\x1d\n\x15initial_stream_window\x18\x05 \x01(\r\x12!\n\x19initial_connection_window\x18\x06 \x01(\r\"C\n\x06\x43\x61ncel\x12(\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1a.bastion.rpc.v1.StatusCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"[\n\x06GoAway\x12\x16\n\x0elast_stream_id\x18\x01 \x01(\r\x12(\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x1a.bastion.rpc.v1.StatusCode\x12\x0f\n\x07message\x18\x03 \x01(\t*\x89\x04\n\nStatusCode\x12\x12\n\x0eSTATUS_CODE_OK\x10\x00\x12\x19\n\x15STATUS_CODE_CANCELLED\x10\x01\x12\x17\n\x13STATUS_CODE_UNKNOWN\x10\x02\x12 \n\x1cSTATUS_CODE_INVALID_ARGUMENT\x10\x03\x12!\n\x1dSTATUS_CODE_DEADLINE_EXCEEDED\x10\x04\x12\x19\n\x15STATUS_CODE_NOT_FOUND\x10\x05\x12\x1e\n\x1aSTATUS_CODE_ALREADY_EXISTS\x10\x06\x12!\n\x1dSTATUS_CODE_PERMISSION_DENIED\x10\x07\x12\"\n\x1eSTATUS_CODE_RESOURCE_EXHAUSTED\x10\x08\x12#\n\x1fSTATUS_CODE_FAILED_PRECONDITION\x10\t\x12\x17\n\x13STATUS_CODE_ABORTED\x10\n\x12\x1c\n\x18STATUS_CODE_OUT_OF_RANGE\x10\x0b\x12\x1d\n\x19STATUS_CODE_UNIMPLEMENTED\x10\x0c\x12\x18\n\x14STATUS_CODE_INTERNAL\x10\r\x12\x1b\n\x17STATUS_CODE_UNAVAILABLE\x10\x0e\x12\x19\n\x15STATUS_CODE_DATA_LOSS\x10\x0f\x12\x1f\n\x1bSTATUS_CODE_UNAUTHENTICATED\x10\x10\x42\x06\xba\x02\x03RPCb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'bastion_client._proto.bastion.rpc.v1.rpc_pb2', globals())
@@ -21,8 +21,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\272\002\003RPC'
-  _STATUSCODE._serialized_start=870
-  _STATUSCODE._serialized_end=1391
+  _STATUSCODE._serialized_start=904
+  _STATUSCODE._serialized_end=1425
   _METADATAENTRY._serialized_start=44
   _METADATAENTRY._serialized_end=87
   _CALLHEADER._serialized_start=89
@@ -30,13 +30,13 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _RESPONSEHEADER._serialized_start=192
   _RESPONSEHEADER._serialized_end=257
   _ERRORDETAILS._serialized_start=259
-  _ERRORDETAILS._serialized_end=350
-  _CALLTRAILER._serialized_start=353
-  _CALLTRAILER._serialized_end=521
-  _SETTINGS._serialized_start=524
-  _SETTINGS._serialized_end=705
-  _CANCEL._serialized_start=707
-  _CANCEL._serialized_end=774
-  _GOAWAY._serialized_start=776
-  _GOAWAY._serialized_end=867
+  _ERRORDETAILS._serialized_end=384
+  _CALLTRAILER._serialized_start=387
+  _CALLTRAILER._serialized_end=555
+  _SETTINGS._serialized_start=558
+  _SETTINGS._serialized_end=739
+  _CANCEL._serialized_start=741
+  _CANCEL._serialized_end=808
+  _GOAWAY._serialized_start=810
+  _GOAWAY._serialized_end=901
 # @@protoc_insertion_point(module_scope)

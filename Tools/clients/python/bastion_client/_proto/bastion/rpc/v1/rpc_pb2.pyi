@@ -54,14 +54,16 @@ class Cancel(_message.Message):
     def __init__(self, code: _Optional[_Union[StatusCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ErrorDetails(_message.Message):
-    __slots__ = ["policy", "retry_after_millis", "second_factor_challenge"]
+    __slots__ = ["policy", "proof_of_work_difficulty", "retry_after_millis", "second_factor_challenge"]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    PROOF_OF_WORK_DIFFICULTY_FIELD_NUMBER: _ClassVar[int]
     RETRY_AFTER_MILLIS_FIELD_NUMBER: _ClassVar[int]
     SECOND_FACTOR_CHALLENGE_FIELD_NUMBER: _ClassVar[int]
     policy: str
+    proof_of_work_difficulty: int
     retry_after_millis: int
     second_factor_challenge: str
-    def __init__(self, retry_after_millis: _Optional[int] = ..., second_factor_challenge: _Optional[str] = ..., policy: _Optional[str] = ...) -> None: ...
+    def __init__(self, retry_after_millis: _Optional[int] = ..., second_factor_challenge: _Optional[str] = ..., policy: _Optional[str] = ..., proof_of_work_difficulty: _Optional[int] = ...) -> None: ...
 
 class GoAway(_message.Message):
     __slots__ = ["code", "last_stream_id", "message"]
