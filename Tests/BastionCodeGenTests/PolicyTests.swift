@@ -41,7 +41,7 @@ import Testing
         package demo.v1;
         import "bastion/policy/v1/policy.proto";
         message Queue { string owner = 1; }
-        message Request { Queue queue = 1; bytes sealed = 2; }
+        message Request { Queue queue = 1; bytes sealed = 2; repeated string tags = 3; optional uint64 number = 4; }
         message Response {}
         service Queues {
           \(defaults)
@@ -99,6 +99,9 @@ import Testing
         ("integrity: { statement: \"x\" checks: { sealed_envelope_field: \"missing\" } }", "has no field 'missing'"),
         ("non_repudiation: { statement: \"x\" not_a_risk: true audit_log: true }", "is 'not a risk' but also declares requirements"),
         ("confidentiality: { statement: \"\" not_a_risk: true }", "policy property 'confidentiality' needs a statement"),
+        ("authorization: { statement: \"x\" owned_resource_field: \"queue\" }", "policies read only string, bytes and integer fields"),
+        ("integrity: { statement: \"x\" checks: { sealed_envelope_field: \"queue.owner\" } }", "neither bytes nor bastion.rpc.v1.SealedEnvelope"),
+        ("authorization: { statement: \"x\" owned_resource_field: \"tags\" }", "'tags' is repeated"),
     ])
     func inconsistentPropertiesAreRefused(override: String, expected: String) throws {
         let response = try generate(service("""
@@ -109,6 +112,47 @@ import Testing
         let error = try #require(response.error)
         #expect(error.contains("demo.v1.Queues.Read"), "\(error)")
         #expect(error.contains(expected), "\(error)")
+    }
+
+    @Test func theRequestFieldsAPolicyNamesAreReadForTheEngine() throws {
+        let response = try generate(service("""
+            rpc Read(Request) returns (Response) {
+              option (bastion.policy.v1.policy) = {
+                integrity: { statement: "Sealed" checks: { sealed_envelope_field: "sealed" } }
+                spam_prevention: {
+                  statement: "Limited"
+                  rate_limits: { key: KEY_REQUEST_FIELD field: "number" limit: 5 period_seconds: 60 }
+                }
+              };
+            }
+            rpc Ping(Response) returns (Response) {
+              option (bastion.policy.v1.policy) = {
+                authorization: { statement: "Not a risk" not_a_risk: true }
+                spam_prevention: { statement: "Not a risk" not_a_risk: true }
+                integrity: { statement: "Not a risk" not_a_risk: true }
+              };
+            }
+            """))
+        #expect(response.error == nil, "\(response.error ?? "")")
+        let code = try #require(response.file.first?.content)
+        #expect(code.contains("""
+                    // The request fields that Read's policy checks.
+                    let readRequestFields: RPCRouter.RequestFields<Demo_V1_Request> = { request in
+                        var fields: [String: RequestFieldValue] = [:]
+                        if let value = request.queue?.owner { fields["queue.owner"] = .string(value) }
+                        if let value = request.number { fields["number"] = .string(String(value)) }
+                        fields["sealed"] = .bytes(request.sealed)
+                        return fields
+                    }
+                    router.registerUnary(Demo_V1_Queues.Method.read, requestFields: readRequestFields) { (request: Demo_V1_Request, context) in
+            """), "\(code)")
+        #expect(code.contains("router.registerUnary(Demo_V1_Queues.Method.ping) { (request: Demo_V1_Response, context) in"))
+    }
+
+    @Test func streamingRequestsCannotBeCheckedByField() throws {
+        let response = try generate(service("rpc Upload(stream Request) returns (Response);"))
+        let error = try #require(response.error)
+        #expect(error.contains("demo.v1.Queues.Upload: policy names request field 'queue.owner', but the method streams its requests"), "\(error)")
     }
 
     @Test func threatModelTables() throws {

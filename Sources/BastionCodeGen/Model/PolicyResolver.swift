@@ -116,7 +116,7 @@ struct PolicyResolver {
                     throw problem(element, "authentication", "is 'not a risk' but also requires a caller or a second factor")
                 }
             } else if authentication.caller == .unspecified {
-                throw problem(element, "authentication", "names no caller (anonymous, local client, pending registration or logged-in user)")
+                throw problem(element, "authentication", "names no caller (anonymous, local client, pending registration, logged-in user or operator)")
             }
         }
         if let authorization = policy.authorization, !authorization.ownedResourceField.isEmpty {

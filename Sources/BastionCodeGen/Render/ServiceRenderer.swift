@@ -13,6 +13,9 @@ struct ServiceRenderer {
         let kind: String
         let comment: String?
         let policy: Bastion_Policy_V1_MethodPolicy?
+        /// Statements that fill `fields` from `request` for the policy engine (see
+        /// PolicyFieldReader); empty when the policy names no request field.
+        let fieldReaders: [String]
         var kindDescription: String {
             switch kind {
             case "unary": "unary"
@@ -60,11 +63,26 @@ struct ServiceRenderer {
             case (false, true): "serverStreaming"
             case (true, true): "bidirectionalStreaming"
             }
+            let policy = try policies.policy(for: method, service: service, element: element)
+            let policyFields = policy.map { PolicyFieldReader.fields(of: $0) } ?? []
+            if method.clientStreamingOrDefault, let first = policyFields.first {
+                throw GeneratorError(
+                    file: file.name, element: element,
+                    "policy names request field '\(first.path)', but the method streams its requests; only single-request methods can be checked by field"
+                )
+            }
+            let reader = PolicyFieldReader(index: index, file: file, element: element)
+            var fieldReaders: [String] = []
+            for field in policyFields {
+                let statement = try reader.statement(path: field.path, use: field.use, request: input)
+                if !fieldReaders.contains(statement) { fieldReaders.append(statement) }
+            }
             result.append(Method(
                 descriptor: method, name: method.name ?? "", swiftName: swiftName, input: input.swiftName,
                 output: output.swiftName, kind: kind,
                 comment: index.comment(in: file, path: [6, Int32(serviceIndex), 2, Int32(methodIndex)]),
-                policy: try policies.policy(for: method, service: service, element: element)
+                policy: policy,
+                fieldReaders: fieldReaders
             ))
         }
         return result
@@ -110,7 +128,8 @@ struct ServiceRenderer {
                     let call = "self.\(SwiftNaming.escaped(method.swiftName))"
                     switch method.kind {
                     case "unary":
-                        printer.block("router.registerUnary(\(descriptor)) { (request: \(method.input), context) in") { printer in
+                        let fields = renderFieldReader(method, into: &printer)
+                        printer.block("router.registerUnary(\(descriptor)\(fields)) { (request: \(method.input), context) in") { printer in
                             printer.line("try await \(call)(request: request, context: context)")
                         }
                     case "clientStreaming":
@@ -118,7 +137,8 @@ struct ServiceRenderer {
                             printer.line("try await \(call)(requests: requests, context: context)")
                         }
                     case "serverStreaming":
-                        printer.block("router.registerServerStreaming(\(descriptor)) { (request: \(method.input), responses: RPCResponseWriter<\(method.output)>, context) in") { printer in
+                        let fields = renderFieldReader(method, into: &printer)
+                        printer.block("router.registerServerStreaming(\(descriptor)\(fields)) { (request: \(method.input), responses: RPCResponseWriter<\(method.output)>, context) in") { printer in
                             printer.line("try await \(call)(request: request, responses: responses, context: context)")
                         }
                     default:
@@ -156,6 +176,20 @@ struct ServiceRenderer {
         default:
             return "\(name)(requests: RPCRequestStream<\(method.input)>, responses: RPCResponseWriter<\(method.output)>, context: ServerContext) async throws"
         }
+    }
+
+    /// `let <method>RequestFields = { request in ... }` for a method whose policy reads request
+    /// fields; returns the registration's extra argument (empty when there is none).
+    private func renderFieldReader(_ method: Method, into printer: inout CodePrinter) -> String {
+        guard !method.fieldReaders.isEmpty else { return "" }
+        let name = method.swiftName + "RequestFields"
+        printer.line("// The request fields that \(method.name)'s policy checks.")
+        printer.block("let \(name): RPCRouter.RequestFields<\(method.input)> = { request in") { printer in
+            printer.line("var fields: [String: RequestFieldValue] = [:]")
+            for reader in method.fieldReaders { printer.line(reader) }
+            printer.line("return fields")
+        }
+        return ", requestFields: \(name)"
     }
 
     private func renderClientMethod(_ method: Method, into printer: inout CodePrinter) {

@@ -60,6 +60,7 @@ struct ThreatModelRenderer {
             case .localClient: enforced.append("a client certificate issued by this server")
             case .pendingRegistration: enforced.append("the holder of a pending registration")
             case .loggedInUser: enforced.append("a logged-in user (session token and its context secret)")
+            case .operator: enforced.append("an operator (the local admin socket, or an operator certificate)")
             default: break
             }
             if value.secondFactor { enforced.append("a second factor bound to this exact request") }
