@@ -87,6 +87,7 @@ let package = Package(
                 "BastionCLI",
                 "BastionRPC",
                 "BastionTLS",
+                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +110,20 @@ let package = Package(
             dependencies: [
                 "BastionRPC",
                 "BastionStore",
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionPolicyTests",
+            dependencies: [
+                "BastionPolicy",
+                "BastionRPC",
+                "BastionStore",
+                "BastionProtobuf",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: defaultSwiftSettings

@@ -1,34 +1,71 @@
+import BastionStore
 import Synchronization
 
 /// Fixed-window counters: at most `limit` calls per window for each key. Checking and counting
 /// happen under one lock, so N concurrent callers never get more than `limit` through.
+///
+/// Windows use wall-clock time because they outlive the process: the engine writes the windows
+/// that changed to the store in the background (``takeChanges()``) and loads them at start
+/// (``restore(_:)``), so a restart does not hand an attacker a fresh allowance.
 final class RateLimiter: Sendable {
     struct Key: Hashable, Sendable {
         var method: String
-        var rule: Int
+        /// The rule, spelled out (key kind, field, limit, period), so that a changed policy
+        /// starts new windows instead of inheriting the old rule's.
+        var rule: String
         var value: String
     }
 
-    private struct Window {
-        var start: ContinuousClock.Instant
+    struct Window: Hashable, Sendable {
+        var start: StoreInstant
         var count: Int
+        var period: Duration
+
+        func hasEnded(at now: StoreInstant) -> Bool { now.duration(since: start) >= period || now < start }
     }
 
-    private let windows = Mutex<[Key: Window]>([:])
+    private struct State {
+        var windows: [Key: Window] = [:]
+        /// Keys whose window changed since the last ``takeChanges()``.
+        var changed: Set<Key> = []
+    }
+
+    private let state = Mutex(State())
 
     /// Counts a call; returns nil when admitted, or how long until the window reopens.
-    func admit(_ key: Key, limit: Int, period: Duration, now: ContinuousClock.Instant) -> Duration? {
-        windows.withLock { windows in
-            if windows.count > 100_000 {
+    func admit(_ key: Key, limit: Int, period: Duration, now: StoreInstant) -> Duration? {
+        state.withLock { state in
+            if state.windows.count > 100_000 {
                 // Forget windows that have ended, so that a scan of many keys cannot grow memory.
-                windows = windows.filter { now - $0.value.start < period }
+                state.windows = state.windows.filter { !$0.value.hasEnded(at: now) }
             }
-            var window = windows[key] ?? Window(start: now, count: 0)
-            if now - window.start >= period { window = Window(start: now, count: 0) }
-            guard window.count < limit else { return period - (now - window.start) }
+            var window = state.windows[key] ?? Window(start: now, count: 0, period: period)
+            if window.hasEnded(at: now) { window = Window(start: now, count: 0, period: period) }
+            guard window.count < limit else { return period - now.duration(since: window.start) }
             window.count += 1
-            windows[key] = window
+            state.windows[key] = window
+            state.changed.insert(key)
             return nil
+        }
+    }
+
+    /// The windows that changed since the last call (nil: the window has ended and can go).
+    func takeChanges(now: StoreInstant) -> [(Key, Window?)] {
+        state.withLock { state in
+            defer { state.changed.removeAll(keepingCapacity: true) }
+            return state.changed.map { key in
+                let window = state.windows[key]
+                return (key, window.flatMap { $0.hasEnded(at: now) ? nil : $0 })
+            }
+        }
+    }
+
+    /// Loads windows written by an earlier process; ended ones are skipped.
+    func restore(_ windows: [(Key, Window)], now: StoreInstant) {
+        state.withLock { state in
+            for (key, window) in windows where !window.hasEnded(at: now) {
+                state.windows[key] = window
+            }
         }
     }
 }

@@ -5,8 +5,10 @@ import BastionRPC
 import BastionStore
 import BastionTLS
 import BastionTransport
+import COpenSSL
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The policy engine through a real client over TLS: each requirement refuses a violating call
@@ -20,45 +22,74 @@ import Testing
         return MethodDescriptor(service: "test.Policy", method: name, kind: .unary, policy: policy)
     }
 
-    /// Serves `methods` (each answers after the request's delay) behind a policy engine on a
-    /// store in a fresh folder.
+    /// Serves `methods` (each answers after the request's delay, with the caller's principal as
+    /// its text) behind a policy engine on a store in a fresh folder. `requestFields` reads the
+    /// fields the methods' policies name, as generated code would.
     func withPolicyServer(
         _ methods: [MethodDescriptor],
         storePath: String? = nil,
         clientAuthentication: TLSClientAuthentication = .optional,
+        requestFields: RPCRouter.RequestFields<EchoRequest>? = nil,
+        makeEngine: (Store) throws -> PolicyEngine = { try PolicyEngine(store: $0, logger: testLogger) },
         _ body: @Sendable (Int, PolicyEngine) async throws -> Void
     ) async throws {
         let folder = storePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)").path
         let store = try Store(path: folder, logger: testLogger)
-        let engine = try PolicyEngine(store: store, logger: testLogger)
+        let engine = try makeEngine(store)
         try await withEchoServer(configure: {
             $0.security = .tls(try TestCertificates.serverContext(clientAuthentication: clientAuthentication))
             $0.maxConnectionsPerAddress = 1000
         }, router: { router in
             router.intercept(with: engine)
             for method in methods {
-                router.registerUnary(method) { (request: EchoRequest, _) in
+                router.registerUnary(method, requestFields: requestFields) { (request: EchoRequest, context) in
                     if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(Int(request.delayMillis))) }
-                    return EchoResponse { $0.text = request.text }
+                    if request.failWithCode > 0 {
+                        throw RPCError(code: .init(rawValue: Int(request.failWithCode)), message: request.failWithMessage)
+                    }
+                    return EchoResponse { $0.text = context.principal?.description ?? "anonymous" }
                 }
             }
         }) { _, port, _ in
             try await body(port, engine)
         }
+        // What a graceful shutdown's last flush does.
+        try await engine.flushCounters()
         try await store.close()
         if storePath == nil { try? FileManager.default.removeItem(atPath: folder) }
     }
 
-    func call(_ method: MethodDescriptor, port: Int, withCertificate: Bool = false, delay: UInt32 = 0) async throws -> RPCError? {
+    func call(
+        _ method: MethodDescriptor,
+        port: Int,
+        withCertificate: Bool = false,
+        delay: UInt32 = 0,
+        request: EchoRequest = EchoRequest(),
+        metadata: Metadata = Metadata()
+    ) async throws -> RPCError? {
+        try await answer(method, port: port, withCertificate: withCertificate, delay: delay, request: request, metadata: metadata).error
+    }
+
+    /// The call's answer text, or its refusal.
+    func answer(
+        _ method: MethodDescriptor,
+        port: Int,
+        withCertificate: Bool = false,
+        delay: UInt32 = 0,
+        request: EchoRequest = EchoRequest(),
+        metadata: Metadata = Metadata()
+    ) async throws -> (text: String?, error: RPCError?) {
         let connection = try await connect(port: port, withCertificate: withCertificate)
-        var refusal: RPCError?
+        var request = request
+        if delay > 0 { request.delayMillis = delay }
         do {
-            let _: RPCResponse<EchoResponse> = try await RPCClient(transport: connection).unary(method, request: EchoRequest { $0.delayMillis = delay })
+            let response: RPCResponse<EchoResponse> = try await RPCClient(transport: connection).unary(method, request: request, metadata: metadata)
+            await connection.close()
+            return (response.message.text, nil)
         } catch {
-            refusal = error
+            await connection.close()
+            return (nil, error)
         }
-        await connection.close()
-        return refusal
     }
 
     @Test func operatorSwitchPersistsAcrossRestarts() async throws {
@@ -91,7 +122,9 @@ import Testing
                 $0.rateLimits = [.init { $0.key = .peerAddress; $0.limit = 10; $0.periodSeconds = 60 }]
             }
         }
-        try await withPolicyServer([limited]) { port, _ in
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await withPolicyServer([limited], storePath: folder) { port, _ in
             var connections: [BastionClientConnection] = []
             for _ in 0..<10 { connections.append(try await connect(port: port)) }
             let outcomes = await withTaskGroup(of: RPCError?.self) { group in
@@ -117,6 +150,12 @@ import Testing
             #expect(refusals.count == 90)
             #expect(refusals.allSatisfy { $0.code == .resourceExhausted && $0.retryAfter != nil && $0.policy == "spam_prevention" })
             for connection in connections { await connection.close() }
+        }
+        // After a restart (a new server and engine on the same store) the window is still full.
+        try await withPolicyServer([limited], storePath: folder) { port, _ in
+            let refusal = try await call(limited, port: port)
+            #expect(refusal?.code == .resourceExhausted)
+            #expect((refusal?.retryAfter ?? .zero) > .seconds(30))
         }
     }
 
@@ -158,4 +197,255 @@ import Testing
         #expect(AddressGroupProbe.key("2001:db8::1") == "2001:db8:0:0::/64")
         #expect(AddressGroupProbe.key("::1") == "0:0:0:0::/64")
     }
+}
+
+/// The request phase: checks that need the decoded request (authorization, per-principal and
+/// per-field limits, declared checks, second factor, proof of work), the deadline cap and the
+/// audit log, each through a real client over TLS.
+@Suite struct PolicyRequestPhaseTests {
+    let server = PolicyEnforcementTests()
+    static let clientName = "bastion-dev-client"
+    static let textField: RPCRouter.RequestFields<EchoRequest> = { request in
+        ["text": .string(request.text), "payload": .bytes(request.payload)]
+    }
+
+    @Test func callersMustOwnTheResourceARequestFieldNames() async throws {
+        let owned = PolicyEnforcementTests.method("Owned") {
+            $0.authorization = .init { $0.statement = "own only"; $0.ownedResourceField = "text" }
+        }
+        try await server.withPolicyServer([owned], requestFields: Self.textField) { port, engine in
+            let mine = EchoRequest { $0.text = Self.clientName }
+            #expect(try await server.call(owned, port: port, withCertificate: true, request: mine) == nil)
+            let theirs = try await server.call(owned, port: port, withCertificate: true, request: EchoRequest { $0.text = "someone-else" })
+            #expect(theirs?.code == .permissionDenied)
+            #expect(theirs?.policy == "authorization")
+            // Anonymous callers own nothing.
+            #expect(try await server.call(owned, port: port, request: mine)?.code == .permissionDenied)
+            #expect(engine.counters(for: owned.path).denials["permission_denied"] == 2)
+            #expect(engine.counters(for: owned.path).admitted == 1)
+        }
+    }
+
+    @Test func rateLimitsKeyedByARequestFieldAndByPrincipal() async throws {
+        let byField = PolicyEnforcementTests.method("ByField") {
+            $0.spamPrevention = .init {
+                $0.statement = "two per account"
+                $0.rateLimits = [.init { $0.key = .requestField; $0.field = "text"; $0.limit = 2; $0.periodSeconds = 60 }]
+            }
+        }
+        let byPrincipal = PolicyEnforcementTests.method("ByPrincipal") {
+            $0.spamPrevention = .init {
+                $0.statement = "one per client"
+                $0.rateLimits = [.init { $0.key = .principal; $0.limit = 1; $0.periodSeconds = 60 }]
+            }
+        }
+        try await server.withPolicyServer([byField, byPrincipal], requestFields: Self.textField) { port, _ in
+            let alice = EchoRequest { $0.text = "alice" }
+            #expect(try await server.call(byField, port: port, request: alice) == nil)
+            #expect(try await server.call(byField, port: port, request: alice) == nil)
+            let third = try await server.call(byField, port: port, request: alice)
+            #expect(third?.code == .resourceExhausted)
+            #expect(third?.retryAfter != nil)
+            #expect(try await server.call(byField, port: port, request: EchoRequest { $0.text = "bob" }) == nil)
+
+            #expect(try await server.call(byPrincipal, port: port, withCertificate: true) == nil)
+            #expect(try await server.call(byPrincipal, port: port, withCertificate: true)?.code == .resourceExhausted)
+            // Anonymous callers have no principal to count.
+            #expect(try await server.call(byPrincipal, port: port) == nil)
+        }
+    }
+
+    @Test func declaredSizeBoundsAndSealedEnvelopes() async throws {
+        let bounded = PolicyEnforcementTests.method("Bounded") {
+            $0.integrity = .init { $0.statement = "small"; $0.checks = [.init { $0.kind = .maxRequestBytes(64) }] }
+        }
+        let sealed = PolicyEnforcementTests.method("Sealed") {
+            $0.confidentiality = .init { $0.statement = "server cannot read"; $0.checks = [.init { $0.kind = .sealedEnvelopeField("payload") }] }
+        }
+        try await server.withPolicyServer([bounded, sealed], requestFields: Self.textField) { port, _ in
+            #expect(try await server.call(bounded, port: port, request: EchoRequest { $0.payload = Array(repeating: 1, count: 32) }) == nil)
+            var largeRequest = EchoRequest()
+            largeRequest.payload = [UInt8](repeating: 1, count: 100)
+            let large = try await server.call(bounded, port: port, request: largeRequest)
+            #expect(large?.code == .resourceExhausted)
+            #expect(large?.policy == "integrity")
+
+            let plaintext = try await server.call(sealed, port: port, request: EchoRequest { $0.payload = Array("hello".utf8) })
+            #expect(plaintext?.code == .invalidArgument)
+            #expect(plaintext?.policy == "confidentiality")
+            var envelope = RPCSealedEnvelope()
+            envelope.version = 1
+            envelope.recipientKeyId = [1, 2, 3]
+            envelope.ephemeralPublicKey = Array(repeating: 7, count: 32)
+            envelope.ciphertext = Array(repeating: 9, count: 40)
+            let valid = envelope.serializedBytes()
+            #expect(try await server.call(sealed, port: port, request: EchoRequest { $0.payload = valid }) == nil)
+            envelope.ephemeralPublicKey = Array(repeating: 7, count: 31)
+            let shortKey = envelope.serializedBytes()
+            #expect(try await server.call(sealed, port: port, request: EchoRequest { $0.payload = shortKey })?.code == .invalidArgument)
+        }
+    }
+
+    /// Tokens bound to one operation, each good once: the shape of the challenge service's.
+    final class OneUseTokens: PolicyEngine.SecondFactorVerifier {
+        let used = Mutex<Set<String>>([])
+
+        static func token(for operation: PolicyEngine.BoundOperation) -> String {
+            "solved:" + operation.method + ":" + operation.requestSHA256.map { String(format: "%02x", $0) }.joined()
+        }
+
+        func challenge(for operation: PolicyEngine.BoundOperation, principal: RPCPrincipal?, context: ServerContext) async throws(RPCError) -> String {
+            "challenge-for:" + operation.method
+        }
+
+        func redeem(token: String, for operation: PolicyEngine.BoundOperation, principal: RPCPrincipal?, context: ServerContext) async throws(RPCError) {
+            guard token == Self.token(for: operation) else {
+                throw RPCError(code: .permissionDenied, message: "the token is for another operation", policy: "authentication")
+            }
+            guard used.withLock({ $0.insert(token).inserted }) else {
+                throw RPCError(code: .permissionDenied, message: "the token was used", policy: "authentication")
+            }
+        }
+    }
+
+    @Test func secondFactorBoundToTheExactRequest() async throws {
+        let guarded = PolicyEnforcementTests.method("Guarded") {
+            $0.authentication = .init { $0.statement = "with a second factor"; $0.caller = .anonymous; $0.secondFactor = true }
+        }
+        let request = EchoRequest { $0.text = "delete everything" }
+        let operation = PolicyEngine.BoundOperation(method: guarded.path, requestSHA256: sha256(request.serializedBytes()))
+        let token = OneUseTokens.token(for: operation)
+        try await server.withPolicyServer([guarded], makeEngine: { try PolicyEngine(store: $0, secondFactor: OneUseTokens(), logger: testLogger) }) { port, _ in
+            let missing = try await server.call(guarded, port: port, request: request)
+            #expect(missing?.code == .failedPrecondition)
+            #expect(missing?.secondFactorChallenge == "challenge-for:" + guarded.path)
+            // A token for this request does not serve another one.
+            let other = try await server.call(guarded, port: port, request: EchoRequest { $0.text = "something else" }, metadata: metadata([("bastion-second-factor", token)]))
+            #expect(other?.code == .permissionDenied)
+            #expect(try await server.call(guarded, port: port, request: request, metadata: metadata([("bastion-second-factor", token)])) == nil)
+            // Once only.
+            #expect(try await server.call(guarded, port: port, request: request, metadata: metadata([("bastion-second-factor", token)]))?.code == .permissionDenied)
+        }
+        // Without a second-factor service the method cannot be called at all.
+        try await server.withPolicyServer([guarded]) { port, _ in
+            let refusal = try await server.call(guarded, port: port, request: request, metadata: metadata([("bastion-second-factor", token)]))
+            #expect(refusal?.code == .failedPrecondition)
+        }
+    }
+
+    @Test func proofOfWorkWithAnOperatorSetDifficulty() async throws {
+        let costly = PolicyEnforcementTests.method("Costly") {
+            $0.spamPrevention = .init { $0.statement = "work first"; $0.proofOfWork = .init { $0.defaultDifficulty = 8 } }
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let request = EchoRequest { $0.text = "register me" }
+        let now = Int64(Date().timeIntervalSince1970)
+        try await server.withPolicyServer([costly], storePath: folder) { port, engine in
+            let missing = try await server.call(costly, port: port, request: request)
+            #expect(missing?.code == .failedPrecondition)
+            #expect(missing?.proofOfWorkDifficulty == 8)
+            #expect(missing?.policy == "spam_prevention")
+
+            let proof = ProofOfWork.solve(difficulty: 8, method: costly.path, request: request.serializedBytes(), timestamp: now)
+            let header = metadata([(ProofOfWork.metadataKey, proof.metadataValue)])
+            #expect(try await server.call(costly, port: port, request: request, metadata: header) == nil)
+            // The same solution is good once, and only for its request.
+            #expect(try await server.call(costly, port: port, request: request, metadata: header)?.code == .failedPrecondition)
+            let fresh = ProofOfWork.solve(difficulty: 8, method: costly.path, request: request.serializedBytes(), timestamp: now + 1)
+            let otherRequest = EchoRequest { $0.text = "someone else" }
+            #expect(try await server.call(costly, port: port, request: otherRequest, metadata: metadata([(ProofOfWork.metadataKey, fresh.metadataValue)]))?.code == .failedPrecondition)
+            // A stale timestamp is refused.
+            let stale = ProofOfWork.solve(difficulty: 8, method: costly.path, request: request.serializedBytes(), timestamp: now - 3600)
+            #expect(try await server.call(costly, port: port, request: request, metadata: metadata([(ProofOfWork.metadataKey, stale.metadataValue)]))?.code == .failedPrecondition)
+
+            try await engine.setProofOfWorkDifficulty(16, method: costly)
+            #expect(try await server.call(costly, port: port, request: request, metadata: metadata([(ProofOfWork.metadataKey, fresh.metadataValue)]))?.proofOfWorkDifficulty == 16)
+        }
+        // The operator's difficulty survives a restart; zero switches the check off.
+        try await server.withPolicyServer([costly], storePath: folder) { port, engine in
+            #expect(engine.proofOfWorkDifficulty(for: costly) == 16)
+            try await engine.setProofOfWorkDifficulty(0, method: costly)
+            #expect(try await server.call(costly, port: port, request: request) == nil)
+        }
+    }
+
+    @Test func operatorsComeWithAListedCertificate() async throws {
+        let admin = PolicyEnforcementTests.method("Admin") { $0.authentication = .init { $0.statement = "operators"; $0.caller = .operator } }
+        let whoAmI = PolicyEnforcementTests.method("WhoAmI") { $0.authentication = .init { $0.statement = "clients"; $0.caller = .localClient } }
+        try await server.withPolicyServer([admin, whoAmI]) { port, _ in
+            let withClientCertificate = try await server.call(admin, port: port, withCertificate: true)
+            #expect(withClientCertificate?.code == .unauthenticated)
+            let anonymous = try await server.call(admin, port: port)
+            #expect(anonymous?.code == .unauthenticated)
+        }
+        let collected = Mutex("")
+        try await server.withPolicyServer([whoAmI]) { port, _ in
+            let text = try await server.answer(whoAmI, port: port, withCertificate: true).text ?? ""
+            collected.withLock { $0 = String(text.dropFirst("client:".count)) }
+        }
+        let fingerprint = collected.withLock { $0 }
+        #expect(fingerprint.count == 64)
+        var configuration = PolicyEngine.Configuration()
+        configuration.operatorCertificateFingerprints = [fingerprint]
+        try await server.withPolicyServer([admin], makeEngine: { try PolicyEngine(store: $0, configuration: configuration, logger: testLogger) }) { port, _ in
+            let answer = try await server.answer(admin, port: port, withCertificate: true)
+            #expect(answer.text == "operator:" + fingerprint)
+            #expect(try await server.call(admin, port: port)?.code == .unauthenticated)
+        }
+    }
+
+    @Test func thePolicyCapsTheDeadline() async throws {
+        let quick = PolicyEnforcementTests.method("Quick") { $0.availability = .init { $0.statement = "short calls"; $0.maxDeadlineMillis = 5000 } }
+        try await server.withPolicyServer([quick]) { port, _ in
+            let short = try await server.call(quick, port: port)
+            #expect(short == nil)
+            let long = try await server.call(quick, port: port, delay: 60_000)
+            #expect(long?.code == .deadlineExceeded)
+        }
+    }
+
+    @Test func auditedCallsAreChainedInTheStore() async throws {
+        let audited = PolicyEnforcementTests.method("Audited") {
+            $0.nonRepudiation = .init { $0.statement = "recorded"; $0.auditLog = true }
+            $0.authorization = .init { $0.statement = "own only"; $0.ownedResourceField = "text" }
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await server.withPolicyServer([audited], storePath: folder, requestFields: Self.textField) { port, engine in
+            let mine = EchoRequest { $0.text = Self.clientName }
+            #expect(try await server.call(audited, port: port, withCertificate: true, request: mine) == nil)
+            #expect(try await server.call(audited, port: port, withCertificate: true, request: EchoRequest { $0.text = "x" })?.code == .permissionDenied)
+            let failing = EchoRequest { $0.text = Self.clientName; $0.failWithCode = 5 }
+            #expect(try await server.call(audited, port: port, withCertificate: true, request: failing)?.code == .notFound)
+
+            let entries = try engine.auditLog.entries()
+            #expect(entries.map(\.sequence) == [1, 2, 3])
+            #expect(entries.map(\.statusCode) == [0, 7, 5])
+            #expect(entries.allSatisfy { $0.method == audited.path && $0.principal.hasPrefix("client:") })
+            #expect(entries[0].requestSha256 == sha256(mine.serializedBytes()))
+            #expect(try engine.auditLog.verify() == AuditLog.Verification(entries: 3, firstBrokenSequence: nil, problem: nil))
+        }
+        // Someone with write access to the store edits entry 2: the chain names it.
+        let store = try Store(path: folder, logger: testLogger)
+        let table = Table<UInt64, Bastion_Policy_V1_AuditEntry>("audit.log")
+        try await store.withWriteTransaction { txn in
+            guard var entry = try txn.get(table, 2) else { throw StoreError(code: .notFound, message: "entry 2") }
+            entry.statusCode = 0
+            try txn.put(table, 2, entry)
+        }
+        let verification = try AuditLog(store: store).verify()
+        #expect(verification.firstBrokenSequence == 2)
+        #expect(verification.problem?.contains("changed") == true)
+        try await store.close()
+    }
+}
+
+func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    var output = [UInt8](repeating: 0, count: 32)
+    // OpenSSL's one-shot digest, as an independent check of the engine's.
+    _ = bytes.withUnsafeBufferPointer { input in
+        output.withUnsafeMutableBufferPointer { SHA256(input.baseAddress, input.count, $0.baseAddress) }
+    }
+    return output
 }
