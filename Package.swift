@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "BastionStore", targets: ["BastionStore"]),
         .library(name: "BastionTLS", targets: ["BastionTLS"]),
         .library(name: "BastionMetrics", targets: ["BastionMetrics"]),
+        .library(name: "BastionAdmin", targets: ["BastionAdmin"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
         .executable(name: "bastiond", targets: ["BastionDaemon"]),
     ],
@@ -145,10 +146,23 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
-        // MARK: Tests of the admin service and the metrics
+        // MARK: Admin service: operators list, switch and tune methods, verify the audit log, back up
+        .target(
+            name: "BastionAdmin",
+            dependencies: [
+                "BastionRPC",
+                "BastionProtobuf",
+                "BastionPolicy",
+                "BastionStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Generated/README.md"],
+            swiftSettings: defaultSwiftSettings
+        ),
         .testTarget(
             name: "BastionAdminTests",
             dependencies: [
+                "BastionAdmin",
                 "BastionMetrics",
                 "BastionPolicy",
                 "BastionStore",
@@ -283,6 +297,8 @@ let package = Package(
                 "BastionRPC",
                 "BastionTransport",
                 "BastionBuiltinServices",
+                "BastionAdmin",
+                "BastionProtobuf",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -297,6 +313,7 @@ let package = Package(
                 "BastionRPC",
                 "BastionTransport",
                 "BastionBuiltinServices",
+                "BastionAdmin",
                 "BastionMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

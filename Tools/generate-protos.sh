@@ -12,6 +12,7 @@ mappings=(
     "bastion/policy/v1:BastionRPC"
     "bastion/echo/v1:BastionBuiltinServices"
     "bastion/health/v1:BastionBuiltinServices"
+    "bastion/admin/v1:BastionAdmin"
 )
 
 include=$(dirname "$(dirname "$(command -v protoc)")")/include
@@ -29,7 +30,7 @@ for mapping in "${mappings[@]}"; do
 done
 
 # The threat model of every service, from their policies.
-services=(bastion/health/v1/health.proto bastion/echo/v1/echo.proto)
+services=(bastion/health/v1/health.proto bastion/echo/v1/echo.proto bastion/admin/v1/admin.proto)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 (cd "$project/proto" && protoc --plugin=protoc-gen-bastion="$plugin" \

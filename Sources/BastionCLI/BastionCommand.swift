@@ -6,6 +6,8 @@ struct BastionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bastion",
         abstract: "Bastion's client, admin and key tool.",
-        subcommands: [HealthCommand.self, DevCertCommand.self, BackupCommand.self, BenchCommand.self]
+        subcommands: [
+            HealthCommand.self, DevCertCommand.self, BackupCommand.self, BenchCommand.self, AdminCommand.self, AuditCommand.self,
+        ]
     )
 }

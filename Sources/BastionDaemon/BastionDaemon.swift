@@ -1,4 +1,5 @@
 import ArgumentParser
+import BastionAdmin
 import BastionBuiltinServices
 import BastionMetrics
 import BastionPolicy
@@ -12,6 +13,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// `bastiond`: the Bastion server.
@@ -25,8 +27,9 @@ struct BastionDaemon: AsyncParsableCommand {
             `bastiond --dev` makes a development CA and certificates in <data-dir>/dev-certs, keeps \
             its store in <data-dir>/store and listens on 127.0.0.1:7443. Options can also come from \
             a JSON file (--config); flags win over the file. SIGTERM or SIGINT drains: no new \
-            calls, calls in flight finish within the grace period. docs/OPERATIONS.md \
-            describes the metrics endpoint.
+            calls, calls in flight finish within the grace period. Operators reach the admin \
+            service on <data-dir>/admin.sock (mode 0600) or with an operator certificate; \
+            docs/OPERATIONS.md describes it and the metrics endpoint.
             """
     )
 
@@ -72,6 +75,12 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "Write the bound port to this file once listening (for scripts and tests).")
     var portFile: String?
 
+    @Option(help: "The admin service's Unix-domain socket (mode 0600), or none. (default: <data-dir>/admin.sock)")
+    var adminSocket: String?
+
+    @Option(help: "The SHA-256 fingerprint of a client certificate that may call the admin service over TLS (repeatable).")
+    var operatorCertFingerprint: [String] = []
+
     @Option(help: "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics; 0 picks a free port. (default: off)")
     var metricsPort: Int?
 
@@ -90,14 +99,14 @@ struct BastionDaemon: AsyncParsableCommand {
         let logger = Logger(label: "bastiond")
 
         var metrics: MetricsInterceptor?
-        var metricsEndpoint: MetricsEndpoint?
-        if let port = settings.metricsPort {
-            let registry = PrometheusCollectorRegistry()
-            var factory = PrometheusMetricsFactory(registry: registry)
+        var registry: PrometheusCollectorRegistry?
+        if settings.metricsPort != nil {
+            let prometheus = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: prometheus)
             factory.defaultDurationHistogramBuckets = Self.latencyBuckets
             MetricsSystem.bootstrap(factory)
             metrics = MetricsInterceptor()
-            metricsEndpoint = MetricsEndpoint(host: settings.metricsHost, port: port, logger: logger) { registry.emitToBuffer() }
+            registry = prometheus
         }
 
         try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
@@ -116,7 +125,9 @@ struct BastionDaemon: AsyncParsableCommand {
 
         // Every call passes its method's STRIDE policy before the handler runs; metrics see the
         // engine's denials because they come first.
-        let engine = try PolicyEngine(store: store, logger: logger)
+        var policyConfiguration = PolicyEngine.Configuration()
+        policyConfiguration.operatorCertificateFingerprints = settings.operatorCertificateFingerprints
+        let engine = try PolicyEngine(store: store, configuration: policyConfiguration, logger: logger)
         func interceptors() -> RPCRouter {
             var router = RPCRouter()
             if let metrics { router.intercept(with: metrics) }
@@ -128,12 +139,52 @@ struct BastionDaemon: AsyncParsableCommand {
         health.register(with: &router)
         EchoService().register(with: &router)
 
+        // The admin service is on the TLS port too (its policy admits only operator
+        // certificates there), and alone on the admin socket.
+        let info = ServerInfoBox(settings: settings, version: Self.version, storePath: storePath)
+        let admin = AdminService(
+            engine: engine,
+            store: store,
+            methods: router.methods + Bastion_Admin_V1_Admin.Method.all,
+            serverInfo: { info.current },
+            logger: logger
+        )
+        admin.register(with: &router)
+        var adminRouter = interceptors()
+        admin.register(with: &adminRouter)
+
+        if let path = settings.adminSocket { try await Self.refuseIfServed(path) }
+
+        // Nothing may throw from here on: the listeners' address promises must be run.
         let server = BastionServer(configuration: configuration, router: router, logger: logger)
-        let reporter = StartupReporter(server: server, metricsEndpoint: metricsEndpoint, health: health, portFile: settings.portFile)
+        var adminServer: BastionServer?
+        if let path = settings.adminSocket {
+            var adminConfiguration = BastionServer.Configuration(security: .plaintext)
+            adminConfiguration.unixSocketPath = path
+            adminConfiguration.gracePeriod = configuration.gracePeriod
+            adminServer = BastionServer(configuration: adminConfiguration, router: adminRouter, logger: logger)
+        }
+        var metricsEndpoint: MetricsEndpoint?
+        if let port = settings.metricsPort, let registry {
+            metricsEndpoint = MetricsEndpoint(host: settings.metricsHost, port: port, logger: logger) { registry.emitToBuffer() }
+        }
+        let reporter = StartupReporter(
+            server: server,
+            adminServer: adminServer,
+            adminSocket: settings.adminSocket,
+            metricsEndpoint: metricsEndpoint,
+            health: health,
+            info: info,
+            portFile: settings.portFile
+        )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            // The engine writes rate-limit windows until shutdown, after the servers have drained
+            // (services stop in reverse order).
+            .init(service: engine),
             .init(service: server),
             .init(service: reporter, successTerminationBehavior: .ignore),
         ]
+        if let adminServer { services.append(.init(service: adminServer)) }
         if let metricsEndpoint { services.append(.init(service: metricsEndpoint)) }
         if let reloader { services.append(.init(service: reloader, successTerminationBehavior: .ignore)) }
         let group = ServiceGroup(
@@ -143,7 +194,13 @@ struct BastionDaemon: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            if let path = settings.adminSocket { Self.removeSocket(path) }
+            throw error
+        }
+        if let path = settings.adminSocket { Self.removeSocket(path) }
         try await store.close()
         logger.info("stopped")
     }
@@ -157,24 +214,85 @@ struct BastionDaemon: AsyncParsableCommand {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
     ]
+
+    /// Binding the admin socket replaces a socket file that is there; refuse when a live server
+    /// answers on it (a second bastiond on the same data folder), so that one is not cut off.
+    static func refuseIfServed(_ path: String) async throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard let connection = try? await BastionClientConnection.connect(unixDomainSocketPath: path) else { return }
+        await connection.close()
+        throw ValidationError("another server already answers on the admin socket \(path); stop it first or choose another --admin-socket")
+    }
+
+    /// Removes the admin socket file at shutdown, if it is still a socket.
+    static func removeSocket(_ path: String) {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return }
+        unlink(path)
+    }
 }
 
-/// Once every listener is bound, writes the port file (so scripts that wait for it find every
+/// What `GetServerInfo` answers; the listeners' addresses are filled in once they are bound.
+final class ServerInfoBox: Sendable {
+    private let info: Mutex<Bastion_Admin_V1_ServerInfo>
+
+    init(settings: DaemonSettings, version: String, storePath: String) {
+        var info = Bastion_Admin_V1_ServerInfo()
+        info.version = version
+        info.startedAtMillis = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        info.tls = !settings.plaintext
+        info.adminSocket = settings.adminSocket.map(Self.absolute) ?? ""
+        info.storePath = Self.absolute(storePath)
+        info.operatorCertificates = UInt32(settings.operatorCertificateFingerprints.count)
+        self.info = Mutex(info)
+    }
+
+    var current: Bastion_Admin_V1_ServerInfo { info.withLock { $0 } }
+
+    private static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    func update(_ body: (inout Bastion_Admin_V1_ServerInfo) -> Void) { info.withLock { body(&$0) } }
+}
+
+/// Once every listener is bound: restricts the admin socket to the server's user, records the
+/// addresses for `GetServerInfo`, and writes the port file (so scripts that wait for it find every
 /// listener ready). Marks the health service as draining when shutdown begins.
 struct StartupReporter: Service {
     let server: BastionServer
+    let adminServer: BastionServer?
+    let adminSocket: String?
     let metricsEndpoint: MetricsEndpoint?
     let health: HealthService
+    let info: ServerInfoBox
     let portFile: String?
 
     func run() async throws {
         let address = try await server.localAddress
-        _ = try await metricsEndpoint?.localAddress
+        if let adminServer, let adminSocket {
+            _ = try await adminServer.localAddress
+            guard chmod(adminSocket, 0o600) == 0 else {
+                throw ValidationError("cannot restrict the admin socket \(adminSocket) to mode 0600 (errno \(errno))")
+            }
+        }
+        let metricsAddress = try await metricsEndpoint?.localAddress
+        info.update { info in
+            info.address = Self.describe(address)
+            if let metricsAddress { info.metricsAddress = "http://\(Self.describe(metricsAddress))/metrics" }
+        }
         if let portFile {
             try "\(address.port ?? 0)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
         }
         try? await gracefulShutdown()
         health.markDraining()
+    }
+
+    /// `127.0.0.1:7443`, `[::1]:7443` or a socket path.
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4: "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: address.pathname ?? "?"
+        }
     }
 }
 

@@ -20,6 +20,8 @@ struct DaemonSettings {
         var maxConcurrentCalls: Int?
         var gracePeriod: Int?
         var logLevel: String?
+        var adminSocket: String?
+        var operatorCertificateFingerprints: [String]?
         var metricsHost: String?
         var metricsPort: Int?
     }
@@ -37,6 +39,10 @@ struct DaemonSettings {
     var gracePeriod = 10
     var logLevel = Logger.Level.info
     var portFile: String?
+    /// The admin socket's path; nil when there is none (`--admin-socket none`).
+    var adminSocket: String?
+    /// SHA-256 fingerprints (lower-case hex) of the client certificates that are operators'.
+    var operatorCertificateFingerprints: Set<String> = []
     var metricsHost = "127.0.0.1"
     /// nil: no metrics endpoint.
     var metricsPort: Int?
@@ -65,8 +71,19 @@ struct DaemonSettings {
         settings.maxConcurrentCalls = command.maxConcurrentCalls ?? file.maxConcurrentCalls ?? settings.maxConcurrentCalls
         settings.gracePeriod = command.gracePeriod ?? file.gracePeriod ?? settings.gracePeriod
         settings.portFile = command.portFile
+        switch command.adminSocket ?? file.adminSocket {
+        case "none", "": settings.adminSocket = nil
+        case let path?: settings.adminSocket = path
+        case nil: settings.adminSocket = settings.dataDir + "/admin.sock"
+        }
         settings.metricsHost = command.metricsHost ?? file.metricsHost ?? settings.metricsHost
         settings.metricsPort = command.metricsPort ?? file.metricsPort
+        for fingerprint in command.operatorCertFingerprint + (file.operatorCertificateFingerprints ?? []) {
+            guard let normalized = Self.normalizeFingerprint(fingerprint) else {
+                throw ValidationError("\(fingerprint) is not a SHA-256 certificate fingerprint (64 hex digits, colons allowed)")
+            }
+            settings.operatorCertificateFingerprints.insert(normalized)
+        }
 
         if let level = command.logLevel ?? file.logLevel {
             guard let parsed = Logger.Level(rawValue: level) else {
@@ -74,7 +91,9 @@ struct DaemonSettings {
             }
             settings.logLevel = parsed
         }
-        switch command.clientAuth ?? file.clientAuth ?? (settings.clientCA == nil ? "none" : "optional") {
+        // Operator certificates need the server to ask for client certificates.
+        let asksForCertificates = settings.clientCA != nil || (settings.dev && !settings.operatorCertificateFingerprints.isEmpty)
+        switch command.clientAuth ?? file.clientAuth ?? (asksForCertificates ? "optional" : "none") {
         case "none": settings.clientAuth = .none
         case "optional": settings.clientAuth = .optional
         case "required": settings.clientAuth = .required
@@ -98,10 +117,28 @@ struct DaemonSettings {
         if settings.clientAuth != .none, settings.clientCA == nil, !settings.dev {
             throw ValidationError("--client-auth \(settings.clientAuth) needs --client-ca")
         }
+        if !settings.operatorCertificateFingerprints.isEmpty {
+            guard !settings.plaintext, settings.clientAuth != .none else {
+                throw ValidationError("--operator-cert-fingerprint needs TLS with client certificates (--client-ca, or --dev)")
+            }
+        }
         if let metricsPort = settings.metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be 0 to 65535")
         }
+        if let path = settings.adminSocket, path.utf8.count > 100 {
+            throw ValidationError("--admin-socket \(path) is too long for a Unix socket (at most 100 bytes); choose a shorter path")
+        }
         return settings
+    }
+
+    /// Lower-case hex without separators, as `RPCPeer.Certificate.fingerprint` has it; nil unless
+    /// the text is 32 bytes in hex. What `openssl x509 -noout -fingerprint -sha256` prints
+    /// (`sha256 Fingerprint=AB:CD:…`) is fine.
+    static func normalizeFingerprint(_ text: String) -> String? {
+        let value = text.split(separator: "=").last ?? ""
+        let hex = value.lowercased().filter { $0 != ":" }
+        guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else { return nil }
+        return hex
     }
 
     /// The TLS context (the given certificate, or a development one made on first use), and

@@ -53,6 +53,7 @@ import Testing
         ("bastion/policy/v1/policy.proto", "BastionRPC"),
         ("bastion/echo/v1/echo.proto", "BastionBuiltinServices"),
         ("bastion/health/v1/health.proto", "BastionBuiltinServices"),
+        ("bastion/admin/v1/admin.proto", "BastionAdmin"),
     ])
     func projectProtosAreCurrent(proto: String, module: String) throws {
         let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))
@@ -65,7 +66,7 @@ import Testing
     /// docs/threat-model.md is rendered from the services' policies and must be current.
     @Test func threatModelIsCurrent() throws {
         let request = try Protoc.request(
-            files: ["bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto"],
+            files: ["bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto", "bastion/admin/v1/admin.proto"],
             root: Protoc.repositoryRoot.appending(path: "proto"),
             parameter: "ThreatModel=threat-model.md"
         )
