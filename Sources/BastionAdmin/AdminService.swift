@@ -89,14 +89,23 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
         request: Bastion_Admin_V1_VerifyAuditLogRequest,
         context: ServerContext
     ) async throws -> Bastion_Admin_V1_VerifyAuditLogResponse {
-        let verification = try await rethrowingStoreFailures("verify the audit log") {
-            try engine.auditLog.verify()
+        let (verification, head) = try await rethrowingStoreFailures("verify the audit log") {
+            let verification = try engine.auditLog.verify()
+            // An intact chain of n entries ends at sequence n; entries appended since are newer.
+            let head = verification.isIntact && verification.entries > 0
+                ? try engine.auditLog.entries(from: UInt64(verification.entries), limit: 1).first
+                : nil
+            return (verification, head)
         }
         return Bastion_Admin_V1_VerifyAuditLogResponse { response in
             response.entries = UInt64(verification.entries)
             response.intact = verification.isIntact
             response.firstBrokenSequence = verification.firstBrokenSequence
             response.problem = verification.problem ?? ""
+            if let head {
+                response.headSequence = head.sequence
+                response.headHash = head.hash
+            }
         }
     }
 

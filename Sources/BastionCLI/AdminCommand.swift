@@ -139,7 +139,8 @@ func verifyAuditLog(_ connection: AdminConnectionOptions) async throws {
         try await client.verifyAuditLog(.init(), options: connection.callOptions).message
     }
     if result.intact {
-        print("audit log intact: \(result.entries) entries")
+        let head = result.headSequence == 0 ? "" : "; head: entry \(result.headSequence), sha256 \(AdminTable.hex(result.headHash))"
+        print("audit log intact: \(result.entries) entries\(head)")
         return
     }
     let entry = result.firstBrokenSequence.map { "entry \($0)" } ?? "an entry"

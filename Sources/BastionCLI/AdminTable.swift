@@ -62,9 +62,14 @@ enum AdminTable {
                 code,
                 entry.principal.isEmpty ? "-" : entry.principal,
                 entry.peer,
+                hex(entry.hash),
             ]
         }
-        return render(["SEQ", "TIME", "METHOD", "STATUS", "PRINCIPAL", "PEER"], rows)
+        return render(["SEQ", "TIME", "METHOD", "STATUS", "PRINCIPAL", "PEER", "SHA256"], rows)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     static func bytes(_ count: UInt64) -> String {

@@ -1,7 +1,9 @@
 import BastionAdmin
 import BastionBuiltinServices
+import BastionPolicy
 import BastionProtobuf
 import BastionRPC
+import BastionStore
 import BastionTLS
 import BastionTransport
 import Foundation
@@ -223,6 +225,8 @@ import Testing
             #expect(verification.intact)
             #expect(verification.entries == 4)
             #expect(verification.firstBrokenSequence == nil)
+            #expect(verification.headSequence == 4)
+            #expect(verification.headHash == entries.last?.hash)
 
             let page = try await admin.listAuditEntries(.init { $0.fromSequence = 2; $0.limit = 2 }).message
             #expect(page.entries.map(\.sequence) == [2, 3])
@@ -230,12 +234,42 @@ import Testing
             #expect(try await admin.listAuditEntries(.init { $0.fromSequence = 4 }).message.nextSequence == nil)
         }
 
+        let verify = try await daemon.bastion(["audit", "verify"])
+        #expect(verify.status == 0, "\(verify.errors)")
+        let hex = entries.last?.hash.map { String(format: "%02x", $0) }.joined() ?? "?"
+        #expect(verify.output == "audit log intact: 4 entries; head: entry 4, sha256 \(hex)\n", "\(verify.output)")
+
         let show = try await daemon.bastion(["audit", "show", "--limit", "3"])
         #expect(show.status == 0, "\(show.errors)")
         #expect(show.output.split(separator: "\n").count == 5, "\(show.output)")  // header, 3 rows, "more: …"
         #expect(show.output.contains("FAILED_PRECONDITION") == false)
+        let first = entries.first?.hash.map { String(format: "%02x", $0) }.joined() ?? "?"
+        #expect(show.output.split(separator: "\n").dropFirst().first?.hasSuffix(first) == true, "\(show.output)")
         #expect(show.output.hasSuffix("more: bastion audit show --from 4\n"), "\(show.output)")
         try await daemon.stop()
+
+        // Someone with write access to the store changes entry 2's outcome.
+        let store = try Store(path: daemon.dataFolder.appendingPathComponent("store").path, logger: testLogger)
+        let log = Table<UInt64, Bastion_Policy_V1_AuditEntry>("audit.log")
+        try store.withWriteTransactionBlocking { txn in
+            var entry = try #require(try txn.get(log, 2))
+            entry.statusCode = 7
+            try txn.put(log, 2, entry)
+        }
+        try await store.close()
+
+        let tampered = try await Daemon.start(in: folder)
+        try await tampered.withAdmin { admin in
+            let verification = try await admin.verifyAuditLog(.init()).message
+            #expect(!verification.intact)
+            #expect(verification.firstBrokenSequence == 2)
+            #expect(!verification.problem.isEmpty)
+            #expect(verification.headHash.isEmpty)
+        }
+        let broken = try await tampered.bastion(["audit", "verify"])
+        #expect(broken.status == 1)
+        #expect(broken.errors.hasPrefix("bastion: audit log broken at entry 2 "), "\(broken.errors)")
+        try await tampered.stop()
     }
 
     @Test func backupWritesANewFolderAndRefusesToOverwrite() async throws {

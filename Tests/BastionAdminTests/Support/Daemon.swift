@@ -28,6 +28,11 @@ final class Daemon: Sendable {
         self.port = port
     }
 
+    /// A test that fails before `stop()` leaves no server behind.
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
     /// Starts `bastiond --dev` in `folder` and waits until every listener is ready.
     static func start(in folder: URL, _ arguments: [String] = []) async throws -> Daemon {
         let portFile = folder.appendingPathComponent("port")

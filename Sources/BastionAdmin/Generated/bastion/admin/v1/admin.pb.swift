@@ -126,6 +126,11 @@ public struct Bastion_Admin_V1_VerifyAuditLogResponse: ProtobufMessage {
     public var firstBrokenSequence: UInt64? = nil
     /// What is wrong with that entry, for people.
     public var problem: String = ""
+    /// When intact: the last entry's sequence number and hash. Record them somewhere the server
+    /// cannot write from time to time; a later log must still contain that entry with that hash,
+    /// which anchors the chain against someone who can rewrite the whole store.
+    public var headSequence: UInt64 = 0
+    public var headHash: [UInt8] = []
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -518,6 +523,8 @@ extension Bastion_Admin_V1_VerifyAuditLogResponse {
         if self.intact { size += 1 + 1 }
         if let value = self.firstBrokenSequence { size += 1 + ProtobufSize.varint(value) }
         if !self.problem.isEmpty { size += 1 + ProtobufSize.string(self.problem) }
+        if self.headSequence != 0 { size += 1 + ProtobufSize.varint(self.headSequence) }
+        if !self.headHash.isEmpty { size += 1 + ProtobufSize.bytes(self.headHash) }
         return size
     }
 
@@ -538,6 +545,14 @@ extension Bastion_Admin_V1_VerifyAuditLogResponse {
             writer.writeTag(34)
             writer.writeString(self.problem)
         }
+        if self.headSequence != 0 {
+            writer.writeTag(40)
+            writer.writeUInt64(self.headSequence)
+        }
+        if !self.headHash.isEmpty {
+            writer.writeTag(50)
+            writer.writeBytes(self.headHash)
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -552,6 +567,10 @@ extension Bastion_Admin_V1_VerifyAuditLogResponse {
                 self.firstBrokenSequence = try reader.readUInt64()
             case 34:
                 self.problem = try reader.readString()
+            case 40:
+                self.headSequence = try reader.readUInt64()
+            case 50:
+                self.headHash = try reader.readBytes()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
