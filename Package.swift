@@ -23,6 +23,7 @@ let package = Package(
         .plugin(name: "BastionProtobufPlugin", targets: ["BastionProtobufPlugin"]),
         .plugin(name: "GenerateProtobufCode", targets: ["GenerateProtobufCode"]),
         .library(name: "BastionStore", targets: ["BastionStore"]),
+        .library(name: "BastionPolicy", targets: ["BastionPolicy"]),
         .library(name: "BastionTLS", targets: ["BastionTLS"]),
         .library(name: "BastionMetrics", targets: ["BastionMetrics"]),
         .library(name: "BastionAdmin", targets: ["BastionAdmin"]),

@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(name: "Bastion", path: ".."),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Protos/bench.proto rendered by protoc-gen-bastion and by protoc-gen-swift 1.39.0. Both
@@ -27,6 +28,18 @@ let package = Package(
         ),
         // The plain content both sides (and cpp/codec_bench.cc) encode.
         .target(name: "BenchData"),
+        // The policy engine's cost per call (issue 5), against the same call without a policy.
+        .executableTarget(
+            name: "PolicyBench",
+            dependencies: [
+                .product(name: "BastionPolicy", package: "Bastion"),
+                .product(name: "BastionRPC", package: "Bastion"),
+                .product(name: "BastionStore", package: "Bastion"),
+                .product(name: "BastionProtobuf", package: "Bastion"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "CodecBench",
             dependencies: [

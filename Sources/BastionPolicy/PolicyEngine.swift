@@ -94,7 +94,7 @@ public final class PolicyEngine: ServerInterceptor, Service {
     private let difficulties: Mutex<[String: UInt32]>
     private let counters = Mutex<[String: MethodCounters]>([:])
     private let limiter = RateLimiter()
-    private let acceptedProofs = Mutex<[[UInt8]: StoreInstant]>([:])
+    private let acceptedProofs = Mutex(AcceptedProofs())
 
     /// Loads operator switches, difficulties and rate-limit windows from `store`.
     public init(
@@ -424,12 +424,7 @@ public final class PolicyEngine: ServerInterceptor, Service {
         let digest = proof.digest(method: operation.method, requestSHA256: operation.requestSHA256)
         guard ProofOfWork.leadingZeroBits(digest) >= difficulty else { throw refuse("the solution does not reach the difficulty") }
         let expiry = now.advanced(by: configuration.proofOfWorkMaxAge + .seconds(30))
-        let fresh = acceptedProofs.withLock { accepted in
-            if accepted.count > 100_000 { accepted = accepted.filter { $0.value > now } }
-            if let until = accepted[digest], until > now { return false }
-            accepted[digest] = expiry
-            return true
-        }
+        let fresh = acceptedProofs.withLock { accepted in accepted.insert(digest, until: expiry, now: now) }
         guard fresh else { throw refuse("this solution was used already") }
     }
 
@@ -475,3 +470,45 @@ public final class PolicyEngine: ServerInterceptor, Service {
 }
 
 extension Bastion_Policy_V1_AuditEntry: StoreValue {}
+
+/// The proof-of-work solutions accepted and not yet too old to be accepted again.
+struct AcceptedProofs {
+    /// The first 32 bytes of a digest as four words: hashes in four steps, not thirty-two.
+    struct Key: Hashable {
+        var words: (UInt64, UInt64, UInt64, UInt64)
+
+        init(_ digest: [UInt8]) {
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &words) { target in
+                digest.withUnsafeBytes { source in target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(32))) }
+            }
+            self.words = words
+        }
+
+        static func == (lhs: Key, rhs: Key) -> Bool { lhs.words == rhs.words }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+        }
+    }
+
+    private var expiries: [Key: StoreInstant] = [:]
+    /// Expired entries are swept when the table grows past this; after a sweep it becomes twice
+    /// what is left, so sweeping costs O(1) per call.
+    private var sweepAt = 100_000
+
+    /// Records `digest`; false when it was accepted already.
+    mutating func insert(_ digest: [UInt8], until expiry: StoreInstant, now: StoreInstant) -> Bool {
+        let digest = Key(digest)
+        if let until = expiries[digest], until > now { return false }
+        if expiries.count >= sweepAt {
+            expiries = expiries.filter { $0.value > now }
+            sweepAt = max(100_000, 2 * expiries.count)
+        }
+        expiries[digest] = expiry
+        return true
+    }
+}

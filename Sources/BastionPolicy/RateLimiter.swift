@@ -26,6 +26,9 @@ final class RateLimiter: Sendable {
 
     private struct State {
         var windows: [Key: Window] = [:]
+        /// Ended windows are swept when the table grows past this; after a sweep it becomes
+        /// twice what is left, so sweeping costs O(1) per call however many keys are live.
+        var sweepAt = 100_000
         /// Keys whose window changed since the last ``takeChanges()``.
         var changed: Set<Key> = []
     }
@@ -35,9 +38,10 @@ final class RateLimiter: Sendable {
     /// Counts a call; returns nil when admitted, or how long until the window reopens.
     func admit(_ key: Key, limit: Int, period: Duration, now: StoreInstant) -> Duration? {
         state.withLock { state in
-            if state.windows.count > 100_000 {
+            if state.windows.count > state.sweepAt {
                 // Forget windows that have ended, so that a scan of many keys cannot grow memory.
                 state.windows = state.windows.filter { !$0.value.hasEnded(at: now) }
+                state.sweepAt = max(100_000, 2 * state.windows.count)
             }
             var window = state.windows[key] ?? Window(start: now, count: 0, period: period)
             if window.hasEnded(at: now) { window = Window(start: now, count: 0, period: period) }

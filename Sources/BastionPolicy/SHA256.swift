@@ -2,11 +2,17 @@ import COpenSSL
 
 /// SHA-256 through OpenSSL's EVP interface (the one the TLS layer already links).
 enum SHA256 {
+    /// Fetched once: `EVP_sha256()` would make OpenSSL 3 look the algorithm up on every init.
+    nonisolated(unsafe) private static let algorithm: OpaquePointer = {
+        guard let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA-256") }
+        return algorithm
+    }()
+
     static func hash(_ parts: [UInt8]...) -> [UInt8] {
         guard let context = EVP_MD_CTX_new() else { fatalError("OpenSSL cannot allocate a digest context") }
         defer { EVP_MD_CTX_free(context) }
         // These fail only when OpenSSL cannot allocate memory; the process cannot go on then.
-        precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1, "SHA-256 is unavailable")
+        precondition(EVP_DigestInit_ex(context, algorithm, nil) == 1, "SHA-256 is unavailable")
         for part in parts {
             part.withUnsafeBytes { bytes in
                 precondition(EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1, "SHA-256 update failed")
