@@ -3,13 +3,16 @@ public import NIOCore
 import NIOHTTP1
 public import NIOPosix
 public import ServiceLifecycle
+import Synchronization
 
 /// A small HTTP/1.1 server that answers `GET /metrics` with a text exposition (Prometheus'
 /// format), for scrapers on the local machine.
 ///
 /// It serves one request per connection (`Connection: close`), answers `HEAD` like `GET` without
-/// the body, `404` for other paths and `405` for other methods. Run it as a swift-service-lifecycle
-/// `Service`: graceful shutdown closes the listening socket and any connection still open.
+/// the body, `404` for other paths and `405` for other methods. At most `maxConnections` are open
+/// at once (more are closed at once), and a connection whose request has not been answered within
+/// `requestTimeout` is closed. Run it as a swift-service-lifecycle `Service`: graceful shutdown
+/// closes the listening socket and any connection still open.
 ///
 /// The body comes from `render`, so the endpoint knows no metrics backend; `bastiond` renders its
 /// swift-prometheus registry.
@@ -18,6 +21,8 @@ public final class MetricsEndpoint: Service, Sendable {
 
     private let host: String
     private let port: Int
+    private let maxConnections: Int
+    private let requestTimeout: Duration
     private let render: @Sendable () -> [UInt8]
     private let logger: Logger
     private let group: any EventLoopGroup
@@ -27,12 +32,16 @@ public final class MetricsEndpoint: Service, Sendable {
     public init(
         host: String,
         port: Int,
+        maxConnections: Int = 16,
+        requestTimeout: Duration = .seconds(10),
         logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         render: @escaping @Sendable () -> [UInt8]
     ) {
         self.host = host
         self.port = port
+        self.maxConnections = maxConnections
+        self.requestTimeout = requestTimeout
         self.render = render
         self.logger = logger
         self.group = group
@@ -71,15 +80,32 @@ public final class MetricsEndpoint: Service, Sendable {
 
         let render = self.render
         let logger = self.logger
+        let (maxConnections, requestTimeout) = (self.maxConnections, self.requestTimeout)
+        let open = ConnectionSlots()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
+                        guard open.take(limit: maxConnections) else {
+                            logger.debug("refusing a metrics connection over the limit", metadata: ["limit": "\(maxConnections)"])
+                            try? await connection.channel.close()
+                            continue
+                        }
                         group.addTask {
+                            defer { open.release() }
                             do {
-                                try await Self.answer(connection, render: render)
+                                try await withThrowingTaskGroup(of: Void.self) { race in
+                                    race.addTask { try await Self.answer(connection, render: render) }
+                                    race.addTask {
+                                        try await Task.sleep(for: requestTimeout)
+                                        throw RequestTimeout()
+                                    }
+                                    try await race.next()
+                                    race.cancelAll()
+                                }
                             } catch {
                                 logger.debug("metrics connection failed", metadata: ["error": "\(error)"])
+                                try? await connection.channel.close()
                             }
                         }
                     }
@@ -134,4 +160,22 @@ public final class MetricsEndpoint: Service, Sendable {
         }
         return (.ok, render())
     }
+}
+
+/// A connection did not finish its request in time.
+private struct RequestTimeout: Error {}
+
+/// Connections open at once, to cap them.
+private final class ConnectionSlots: Sendable {
+    private let open = Mutex(0)
+
+    func take(limit: Int) -> Bool {
+        open.withLock { open in
+            guard open < limit else { return false }
+            open += 1
+            return true
+        }
+    }
+
+    func release() { open.withLock { $0 -= 1 } }
 }

@@ -84,6 +84,34 @@ import Testing
             #expect(post.headers["allow"] == "GET, HEAD")
         }
     }
+
+    @Test func endpointClosesSilentConnectionsAndCapsOpenOnes() async throws {
+        let endpoint = MetricsEndpoint(host: "127.0.0.1", port: 0, maxConnections: 2, requestTimeout: .milliseconds(200), logger: testLogger) {
+            Array("up 1\n".utf8)
+        }
+        try await withRunningServices([endpoint]) {
+            let port = try await endpoint.localAddress.port!
+            // A connection that never sends a request is closed after the request timeout.
+            let silent = try await HTTPTestClient.connectIdle(port: port)
+            defer { close(silent) }
+            #expect(try await HTTPTestClient.readToEnd(silent).isEmpty)
+        }
+
+        let capped = MetricsEndpoint(host: "127.0.0.1", port: 0, maxConnections: 2, requestTimeout: .seconds(60), logger: testLogger) {
+            Array("up 1\n".utf8)
+        }
+        try await withRunningServices([capped]) {
+            let port = try await capped.localAddress.port!
+            let first = try await HTTPTestClient.connectIdle(port: port)
+            let second = try await HTTPTestClient.connectIdle(port: port)
+            defer { close(first); close(second) }
+            // Both slots are taken (connections are accepted in order): a third one is closed
+            // without an answer.
+            let third = try await HTTPTestClient.connectIdle(port: port)
+            defer { close(third) }
+            #expect(try await HTTPTestClient.readToEnd(third).isEmpty)
+        }
+    }
 }
 
 /// Runs `services` in a service group around `body`, then shuts them down gracefully.

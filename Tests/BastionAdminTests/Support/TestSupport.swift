@@ -27,33 +27,13 @@ enum HTTPTestClient {
     }
 
     private static func blockingRequest(port: Int, path: String, method: String) throws -> HTTPResponse {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw RPCError(code: .internal, message: "socket: errno \(errno)") }
+        let descriptor = try blockingConnect(port: port)
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw RPCError(code: .unavailable, message: "connect: errno \(errno)") }
         let request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/plain\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, 0) }) == request.count else {
             throw RPCError(code: .unavailable, message: "send: errno \(errno)")
         }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else {
-                if count < 0 { throw RPCError(code: .unavailable, message: "recv: errno \(errno)") }
-                break
-            }
-            received += buffer[..<count]
-        }
+        let received = try blockingReadToEnd(descriptor)
         let text = String(decoding: received, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else { throw RPCError(code: .internal, message: "no HTTP header in \(text)") }
         let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
@@ -65,6 +45,48 @@ enum HTTPTestClient {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return HTTPResponse(status: status, headers: headers, body: String(text[split.upperBound...]))
+    }
+
+    /// A TCP connection to 127.0.0.1:`port` that sends nothing; close it with `close(_:)`.
+    static func connectIdle(port: Int) async throws -> Int32 {
+        try await NIOThreadPool.singleton.runIfActive { try blockingConnect(port: port) }
+    }
+
+    /// Everything the server sends until it closes the connection (at most a minute).
+    static func readToEnd(_ descriptor: Int32) async throws -> [UInt8] {
+        try await NIOThreadPool.singleton.runIfActive { try blockingReadToEnd(descriptor) }
+    }
+
+    private static func blockingConnect(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw RPCError(code: .internal, message: "socket: errno \(errno)") }
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw RPCError(code: .unavailable, message: "connect: errno \(errno)")
+        }
+        return descriptor
+    }
+
+    private static func blockingReadToEnd(_ descriptor: Int32) throws -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else {
+                if count < 0 { throw RPCError(code: .unavailable, message: "recv: errno \(errno)") }
+                return received
+            }
+            received += buffer[..<count]
+        }
     }
 }
 
