@@ -59,9 +59,12 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
         try await rethrowingStoreFailures("switch \(method.path)") {
             try await engine.setEnabled(request.enabled, method: method)
         }
-        logger.notice("operator switched a method", metadata: [
-            "method": "\(method.path)", "enabled": "\(request.enabled)", "operator": "\(Self.describe(context))",
-        ])
+        logger.notice(
+            "operator switched a method",
+            metadata: [
+                "method": "\(method.path)", "enabled": "\(request.enabled)", "operator": "\(Self.describe(context))",
+            ]
+        )
         return status(method)
     }
 
@@ -70,18 +73,16 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
         context: ServerContext
     ) async throws -> Bastion_Admin_V1_MethodStatus {
         let method = try method(named: request.method)
-        guard request.difficulty <= Self.maximumDifficulty else {
-            throw RPCError(code: .invalidArgument, message: "a difficulty of \(request.difficulty) bits is more than the \(Self.maximumDifficulty) anyone could solve")
-        }
-        guard method.policy?.spamPrevention?.proofOfWork != nil else {
-            throw RPCError(code: .failedPrecondition, message: "\(method.path) asks for no proof of work; its policy has no difficulty to set")
-        }
+        // The engine refuses methods without proof of work and difficulties over 64 bits.
         try await rethrowingStoreFailures("set the difficulty of \(method.path)") {
             try await engine.setProofOfWorkDifficulty(request.difficulty, method: method)
         }
-        logger.notice("operator set a proof-of-work difficulty", metadata: [
-            "method": "\(method.path)", "bits": "\(request.difficulty)", "operator": "\(Self.describe(context))",
-        ])
+        logger.notice(
+            "operator set a proof-of-work difficulty",
+            metadata: [
+                "method": "\(method.path)", "bits": "\(request.difficulty)", "operator": "\(Self.describe(context))",
+            ]
+        )
         return status(method)
     }
 
@@ -92,7 +93,8 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
         let (verification, head) = try await rethrowingStoreFailures("verify the audit log") {
             let verification = try engine.auditLog.verify()
             // An intact chain of n entries ends at sequence n; entries appended since are newer.
-            let head = verification.isIntact && verification.entries > 0
+            let head =
+                verification.isIntact && verification.entries > 0
                 ? try engine.auditLog.entries(from: UInt64(verification.entries), limit: 1).first
                 : nil
             return (verification, head)
@@ -130,13 +132,18 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
         context: ServerContext
     ) async throws -> Bastion_Admin_V1_BackupResponse {
         guard request.path.hasPrefix("/") else {
-            throw RPCError(code: .invalidArgument, message: "the backup folder must be an absolute path on the server's machine, not \"\(request.path)\"")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "the backup folder must be an absolute path on the server's machine, not \"\(request.path)\""
+            )
         }
         let path = URL(fileURLWithPath: request.path).standardizedFileURL.path
-        guard backupRunning.withLock({ running in
-            defer { running = true }
-            return !running
-        }) else {
+        guard
+            backupRunning.withLock({ running in
+                defer { running = true }
+                return !running
+            })
+        else {
             throw RPCError(code: .aborted, message: "another backup is running; try again when it has finished")
         }
         defer { backupRunning.withLock { $0 = false } }
@@ -147,7 +154,10 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
             let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
-            throw RPCError(code: .failedPrecondition, message: "could not make the folder \(path) is to go in: \(error.localizedDescription)")
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "could not make the folder \(path) is to go in: \(error.localizedDescription)"
+            )
         }
         do {
             try await store.backup(to: path)
@@ -155,10 +165,15 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
             throw Self.rpcError(error, doing: "back up the store to \(path)")
         }
         let elapsed = ContinuousClock.now - start
-        let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? NSNumber)?.uint64Value ?? 0
-        logger.notice("operator backed up the store", metadata: [
-            "path": "\(path)", "bytes": "\(size)", "operator": "\(Self.describe(context))",
-        ])
+        let size =
+            (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? NSNumber)?.uint64Value
+            ?? 0
+        logger.notice(
+            "operator backed up the store",
+            metadata: [
+                "path": "\(path)", "bytes": "\(size)", "operator": "\(Self.describe(context))",
+            ]
+        )
         return Bastion_Admin_V1_BackupResponse { response in
             response.path = path
             response.bytes = size
@@ -174,9 +189,6 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
     }
 
     // MARK: Helpers
-
-    /// Difficulties are leading zero bits of a SHA-256 hash; beyond this nobody solves them.
-    static let maximumDifficulty: UInt32 = 64
 
     private func method(named path: String) throws(RPCError) -> MethodDescriptor {
         guard !path.isEmpty else {
@@ -208,7 +220,9 @@ public final class AdminService: Bastion_Admin_V1_AdminService {
     }
 
     /// Runs `body`; an error that is not already an ``RPCError`` becomes one that says what failed.
-    private func rethrowingStoreFailures<Result>(_ doing: String, _ body: () async throws -> Result) async throws -> Result {
+    private func rethrowingStoreFailures<Result>(_ doing: String, _ body: () async throws -> Result) async throws
+        -> Result
+    {
         do {
             return try await body()
         } catch let error as RPCError {

@@ -17,7 +17,9 @@ public enum PolicySummary {
         if let availability = policy.availability {
             parts.append(availability.operatorCanDisable ? "switchable" : "always on")
             if availability.maxInFlight > 0 { parts.append("≤\(availability.maxInFlight) in flight") }
-            if availability.maxDeadlineMillis > 0 { parts.append("deadline ≤\(seconds(availability.maxDeadlineMillis))") }
+            if availability.maxDeadlineMillis > 0 {
+                parts.append("deadline ≤\(seconds(availability.maxDeadlineMillis))")
+            }
         }
         for limit in policy.spamPrevention?.rateLimits ?? [] {
             parts.append("\(limit.limit)/\(limit.periodSeconds)s per \(keyName(limit))")

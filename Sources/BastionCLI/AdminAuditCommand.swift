@@ -48,7 +48,12 @@ struct AuditShowCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingAdminErrors {
             let response = try await audit.connection.withAdmin { client in
-                try await client.listAuditEntries(.init { $0.fromSequence = from; $0.limit = limit }, options: audit.connection.callOptions).message
+                try await client.listAuditEntries(
+                    .init {
+                        $0.fromSequence = from; $0.limit = limit
+                    },
+                    options: audit.connection.callOptions
+                ).message
             }
             print(AdminTable.auditEntries(response.entries), terminator: "")
             if let next = response.nextSequence {

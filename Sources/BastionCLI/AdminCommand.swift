@@ -8,7 +8,8 @@ import Foundation
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Operate a running server: list, switch off and on, and tune its methods; verify the audit log; back up.",
+        abstract:
+            "Operate a running server: list, switch off and on, and tune its methods; verify the audit log; back up.",
         discussion: """
             Talks to the server's admin socket (data/admin.sock by default; it is mode 0600, so \
             run this as the server's user), or to its TLS port with --host/--port and an operator \
@@ -40,7 +41,8 @@ struct AdminMethodsCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingAdminErrors {
             let response = try await admin.connection.withAdmin { client in
-                try await client.listMethods(.init { $0.pathPrefix = prefix }, options: admin.connection.callOptions).message
+                try await client.listMethods(.init { $0.pathPrefix = prefix }, options: admin.connection.callOptions)
+                    .message
             }
             print(AdminTable.methods(response.methods), terminator: "")
         }
@@ -63,7 +65,12 @@ struct AdminDisableCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingAdminErrors {
             let status = try await admin.connection.withAdmin { client in
-                try await client.setMethodEnabled(.init { $0.method = method; $0.enabled = false }, options: admin.connection.callOptions).message
+                try await client.setMethodEnabled(
+                    .init {
+                        $0.method = method; $0.enabled = false
+                    },
+                    options: admin.connection.callOptions
+                ).message
             }
             print("\(status.path): disabled")
         }
@@ -85,7 +92,12 @@ struct AdminEnableCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingAdminErrors {
             let status = try await admin.connection.withAdmin { client in
-                try await client.setMethodEnabled(.init { $0.method = method; $0.enabled = true }, options: admin.connection.callOptions).message
+                try await client.setMethodEnabled(
+                    .init {
+                        $0.method = method; $0.enabled = true
+                    },
+                    options: admin.connection.callOptions
+                ).message
             }
             print("\(status.path): enabled")
         }
@@ -96,7 +108,8 @@ struct AdminEnableCommand: AsyncParsableCommand {
 struct AdminProofOfWorkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pow",
-        abstract: "Set the proof-of-work difficulty (leading zero bits) of a method whose policy asks for proof of work."
+        abstract:
+            "Set the proof-of-work difficulty (leading zero bits) of a method whose policy asks for proof of work."
     )
 
     @ParentCommand var admin: AdminCommand
@@ -110,7 +123,12 @@ struct AdminProofOfWorkCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingAdminErrors {
             let status = try await admin.connection.withAdmin { client in
-                try await client.setProofOfWorkDifficulty(.init { $0.method = method; $0.difficulty = bits }, options: admin.connection.callOptions).message
+                try await client.setProofOfWorkDifficulty(
+                    .init {
+                        $0.method = method; $0.difficulty = bits
+                    },
+                    options: admin.connection.callOptions
+                ).message
             }
             print("\(status.path): proof of work \(status.proofOfWorkDifficulty.map { "\($0) bits" } ?? "off")")
         }
@@ -139,12 +157,17 @@ func verifyAuditLog(_ connection: AdminConnectionOptions) async throws {
         try await client.verifyAuditLog(.init(), options: connection.callOptions).message
     }
     if result.intact {
-        let head = result.headSequence == 0 ? "" : "; head: entry \(result.headSequence), sha256 \(AdminTable.hex(result.headHash))"
+        let head =
+            result.headSequence == 0
+            ? "" : "; head: entry \(result.headSequence), sha256 \(AdminTable.hex(result.headHash))"
         print("audit log intact: \(result.entries) entries\(head)")
         return
     }
     let entry = result.firstBrokenSequence.map { "entry \($0)" } ?? "an entry"
-    throw AdminCLIError("audit log broken at \(entry) (after \(result.entries) entries checked): \(result.problem)", exitCode: 1)
+    throw AdminCLIError(
+        "audit log broken at \(entry) (after \(result.entries) entries checked): \(result.problem)",
+        exitCode: 1
+    )
 }
 
 /// `bastion admin backup PATH`.

@@ -17,7 +17,12 @@ struct AdminConnectionOptions: ParsableArguments {
     @Option(help: "The server's TLS port. (default: 7443)")
     var port: Int?
 
-    @Option(help: "CA certificate(s) to verify the server with (PEM). (default: data/dev-certs/ca.pem if present, else the system's)")
+    @Option(
+        help: ArgumentHelp(
+            "CA certificate(s) to verify the server with (PEM). "
+                + "(default: data/dev-certs/ca.pem if present, else the system's)"
+        )
+    )
     var ca: String?
 
     @Option(help: "An operator certificate (PEM), for the TLS port.")
@@ -26,7 +31,9 @@ struct AdminConnectionOptions: ParsableArguments {
     @Option(help: "The operator certificate's private key (PEM).")
     var key: String?
 
-    @Option(help: "The name to verify in the server's certificate. (default: localhost for loopback addresses, else --host)")
+    @Option(
+        help: "The name to verify in the server's certificate. (default: localhost for loopback addresses, else --host)"
+    )
     var serverName: String?
 
     @Option(help: "Seconds to wait for an answer.")
@@ -58,14 +65,21 @@ struct AdminConnectionOptions: ParsableArguments {
             if !usesTLS {
                 let path = socket ?? Self.defaultSocket
                 guard FileManager.default.fileExists(atPath: path) else {
-                    throw AdminCLIError("there is no admin socket at \(path): is bastiond running with --data-dir \(URL(fileURLWithPath: path).deletingLastPathComponent().path)? Pass --socket otherwise", exitCode: 3)
+                    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                    throw AdminCLIError(
+                        "there is no admin socket at \(path): is bastiond running with --data-dir \(folder)? "
+                            + "Pass --socket otherwise",
+                        exitCode: 3
+                    )
                 }
                 return try await BastionClientConnection.connect(unixDomainSocketPath: path)
             }
             let host = host ?? "127.0.0.1"
             let defaultCA = "data/dev-certs/ca.pem"
             let trust: TLSTrustRoots =
-                if let ca { .file(ca) } else if FileManager.default.fileExists(atPath: defaultCA) { .file(defaultCA) } else { .system }
+                if let ca { .file(ca) } else if FileManager.default.fileExists(atPath: defaultCA) {
+                    .file(defaultCA)
+                } else { .system }
             var configuration = TLSConfiguration.client(trustRoots: trust)
             if let cert, let key {
                 configuration.certificateChain = .file(cert)
@@ -89,7 +103,9 @@ struct AdminConnectionOptions: ParsableArguments {
     }
 
     /// Connects, runs `body` with an admin client, closes; an RPC error exits with status 2.
-    func withAdmin<Result: Sendable>(_ body: (Bastion_Admin_V1_AdminClient) async throws -> Result) async throws -> Result {
+    func withAdmin<Result: Sendable>(_ body: (Bastion_Admin_V1_AdminClient) async throws -> Result) async throws
+        -> Result
+    {
         let connection = try await connect()
         do {
             let result = try await body(Bastion_Admin_V1_AdminClient(transport: connection))
@@ -99,8 +115,10 @@ struct AdminConnectionOptions: ParsableArguments {
             await connection.close()
             var message = "\(error.code): \(error.message)"
             if error.code == .unauthenticated, usesTLS {
-                message += cert == nil
-                    ? " (the TLS port admits operators only with an operator certificate: pass --cert and --key, or use the admin socket)"
+                message +=
+                    cert == nil
+                    ? " (the TLS port admits operators only with an operator certificate: "
+                        + "pass --cert and --key, or use the admin socket)"
                     : " (is this certificate's fingerprint in the server's --operator-cert-fingerprint list?)"
             }
             throw AdminCLIError(message, exitCode: 2)

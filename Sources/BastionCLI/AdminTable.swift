@@ -40,15 +40,18 @@ enum AdminTable {
 
     static func info(_ info: Bastion_Admin_V1_ServerInfo) -> String {
         let started = Date(timeIntervalSince1970: Double(info.startedAtMillis) / 1000)
-        return render(["SETTING", "VALUE"], [
-            ["version", info.version],
-            ["started", started.formatted(.iso8601)],
-            ["address", info.address + (info.tls ? " (TLS)" : " (plaintext)")],
-            ["admin socket", info.adminSocket.isEmpty ? "none" : info.adminSocket],
-            ["metrics", info.metricsAddress.isEmpty ? "off" : info.metricsAddress],
-            ["store", info.storePath],
-            ["operator certificates", "\(info.operatorCertificates)"],
-        ])
+        return render(
+            ["SETTING", "VALUE"],
+            [
+                ["version", info.version],
+                ["started", started.formatted(.iso8601)],
+                ["address", info.address + (info.tls ? " (TLS)" : " (plaintext)")],
+                ["admin socket", info.adminSocket.isEmpty ? "none" : info.adminSocket],
+                ["metrics", info.metricsAddress.isEmpty ? "off" : info.metricsAddress],
+                ["store", info.storePath],
+                ["operator certificates", "\(info.operatorCertificates)"],
+            ]
+        )
     }
 
     static func auditEntries(_ entries: [Bastion_Policy_V1_AuditEntry]) -> String {

@@ -54,7 +54,12 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "CA certificates that client certificates must chain to (PEM), for mutual TLS.")
     var clientCA: String?
 
-    @Option(help: "Whether clients must present a certificate: none, optional or required. (default: optional when --client-ca is set)")
+    @Option(
+        help: ArgumentHelp(
+            "Whether clients must present a certificate: none, optional or required. "
+                + "(default: optional when --client-ca is set)"
+        )
+    )
     var clientAuth: String?
 
     @Flag(help: "Make and use a development CA and certificates in <data-dir>/dev-certs when --cert is not given.")
@@ -78,10 +83,14 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "The admin service's Unix-domain socket (mode 0600), or none. (default: <data-dir>/admin.sock)")
     var adminSocket: String?
 
-    @Option(help: "The SHA-256 fingerprint of a client certificate that may call the admin service over TLS (repeatable).")
+    @Option(
+        help: "The SHA-256 fingerprint of a client certificate that may call the admin service over TLS (repeatable)."
+    )
     var operatorCertFingerprint: [String] = []
 
-    @Option(help: "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics; 0 picks a free port. (default: off)")
+    @Option(
+        help: "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics; 0 picks a free port. (default: off)"
+    )
     var metricsPort: Int?
 
     @Option(help: "The address the metrics endpoint listens on. (default: 127.0.0.1)")
@@ -166,7 +175,9 @@ struct BastionDaemon: AsyncParsableCommand {
         }
         var metricsEndpoint: MetricsEndpoint?
         if let port = settings.metricsPort, let registry {
-            metricsEndpoint = MetricsEndpoint(host: settings.metricsHost, port: port, logger: logger) { registry.emitToBuffer() }
+            metricsEndpoint = MetricsEndpoint(host: settings.metricsHost, port: port, logger: logger) {
+                registry.emitToBuffer()
+            }
         }
         let reporter = StartupReporter(
             server: server,
@@ -221,7 +232,9 @@ struct BastionDaemon: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: path) else { return }
         guard let connection = try? await BastionClientConnection.connect(unixDomainSocketPath: path) else { return }
         await connection.close()
-        throw ValidationError("another server already answers on the admin socket \(path); stop it first or choose another --admin-socket")
+        throw ValidationError(
+            "another server already answers on the admin socket \(path); stop it first or choose another --admin-socket"
+        )
     }
 
     /// Removes the admin socket file at shutdown, if it is still a socket.

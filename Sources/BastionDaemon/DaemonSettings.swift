@@ -68,7 +68,8 @@ struct DaemonSettings {
         settings.clientCA = command.clientCA ?? file.clientCA
         settings.dev = command.dev || (file.dev ?? false)
         settings.plaintext = command.plaintext || (file.plaintext ?? false)
-        settings.maxConcurrentCalls = command.maxConcurrentCalls ?? file.maxConcurrentCalls ?? settings.maxConcurrentCalls
+        settings.maxConcurrentCalls =
+            command.maxConcurrentCalls ?? file.maxConcurrentCalls ?? settings.maxConcurrentCalls
         settings.gracePeriod = command.gracePeriod ?? file.gracePeriod ?? settings.gracePeriod
         settings.portFile = command.portFile
         switch command.adminSocket ?? file.adminSocket {
@@ -80,7 +81,9 @@ struct DaemonSettings {
         settings.metricsPort = command.metricsPort ?? file.metricsPort
         for fingerprint in command.operatorCertFingerprint + (file.operatorCertificateFingerprints ?? []) {
             guard let normalized = Self.normalizeFingerprint(fingerprint) else {
-                throw ValidationError("\(fingerprint) is not a SHA-256 certificate fingerprint (64 hex digits, colons allowed)")
+                throw ValidationError(
+                    "\(fingerprint) is not a SHA-256 certificate fingerprint (64 hex digits, colons allowed)"
+                )
             }
             settings.operatorCertificateFingerprints.insert(normalized)
         }
@@ -92,7 +95,8 @@ struct DaemonSettings {
             settings.logLevel = parsed
         }
         // Operator certificates need the server to ask for client certificates.
-        let asksForCertificates = settings.clientCA != nil || (settings.dev && !settings.operatorCertificateFingerprints.isEmpty)
+        let asksForCertificates =
+            settings.clientCA != nil || (settings.dev && !settings.operatorCertificateFingerprints.isEmpty)
         switch command.clientAuth ?? file.clientAuth ?? (asksForCertificates ? "optional" : "none") {
         case "none": settings.clientAuth = .none
         case "optional": settings.clientAuth = .optional
@@ -111,7 +115,9 @@ struct DaemonSettings {
             }
         } else if settings.cert == nil || settings.key == nil {
             guard settings.dev else {
-                throw ValidationError("TLS needs --cert and --key (or --dev for a development certificate, or --plaintext on loopback)")
+                throw ValidationError(
+                    "TLS needs --cert and --key (or --dev for a development certificate, or --plaintext on loopback)"
+                )
             }
         }
         if settings.clientAuth != .none, settings.clientCA == nil, !settings.dev {
@@ -119,14 +125,18 @@ struct DaemonSettings {
         }
         if !settings.operatorCertificateFingerprints.isEmpty {
             guard !settings.plaintext, settings.clientAuth != .none else {
-                throw ValidationError("--operator-cert-fingerprint needs TLS with client certificates (--client-ca, or --dev)")
+                throw ValidationError(
+                    "--operator-cert-fingerprint needs TLS with client certificates (--client-ca, or --dev)"
+                )
             }
         }
         if let metricsPort = settings.metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be 0 to 65535")
         }
         if let path = settings.adminSocket, path.utf8.count > 100 {
-            throw ValidationError("--admin-socket \(path) is too long for a Unix socket (at most 100 bytes); choose a shorter path")
+            throw ValidationError(
+                "--admin-socket \(path) is too long for a Unix socket (at most 100 bytes); choose a shorter path"
+            )
         }
         return settings
     }
@@ -158,7 +168,10 @@ struct DaemonSettings {
             privateKey = files.serverPrivateKey
             trust = trust ?? files.caCertificate
         }
-        var configuration = TLSConfiguration.server(certificateChain: .file(certificate!), privateKey: .file(privateKey!))
+        var configuration = TLSConfiguration.server(
+            certificateChain: .file(certificate!),
+            privateKey: .file(privateKey!)
+        )
         if let trust { configuration.trustRoots = .file(trust) }
         configuration.clientAuthentication = clientAuth
         return (try TLSContext(configuration: configuration), certificate!, privateKey!)

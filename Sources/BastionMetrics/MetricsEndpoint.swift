@@ -87,7 +87,10 @@ public final class MetricsEndpoint: Service, Sendable {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         guard open.take(limit: maxConnections) else {
-                            logger.debug("refusing a metrics connection over the limit", metadata: ["limit": "\(maxConnections)"])
+                            logger.debug(
+                                "refusing a metrics connection over the limit",
+                                metadata: ["limit": "\(maxConnections)"]
+                            )
                             try? await connection.channel.close()
                             continue
                         }
@@ -139,7 +142,9 @@ public final class MetricsEndpoint: Service, Sendable {
                     headers.add(name: "Content-Length", value: "\(body.count)")
                     headers.add(name: "Connection", value: "close")
                     if status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD") }
-                    try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
+                    try await outbound.write(
+                        .head(HTTPResponseHead(version: request.version, status: status, headers: headers))
+                    )
                     if request.method != .HEAD {
                         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
                     }
@@ -150,7 +155,9 @@ public final class MetricsEndpoint: Service, Sendable {
         }
     }
 
-    private static func response(to request: HTTPRequestHead, render: @Sendable () -> [UInt8]) -> (HTTPResponseStatus, [UInt8]) {
+    private static func response(to request: HTTPRequestHead, render: @Sendable () -> [UInt8]) -> (
+        HTTPResponseStatus, [UInt8]
+    ) {
         let path = request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         guard path == "/metrics" else {
             return (.notFound, Array("Metrics are served at /metrics\n".utf8))

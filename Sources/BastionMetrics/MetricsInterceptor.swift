@@ -60,7 +60,9 @@ public final class MetricsInterceptor: ServerInterceptor {
             counter(OutcomeKey(path: path, code: 0)).increment()
         } catch {
             let rpcError = error as? RPCError
-            let code = rpcError?.code.rawValue ?? (error is CancellationError ? RPCError.Code.cancelled.rawValue : RPCError.Code.unknown.rawValue)
+            let code =
+                rpcError?.code.rawValue
+                ?? (error is CancellationError ? RPCError.Code.cancelled.rawValue : RPCError.Code.unknown.rawValue)
             counter(OutcomeKey(path: path, code: code)).increment()
             if let policy = rpcError?.policy {
                 counter(OutcomeKey(path: path, code: code, policy: policy)).increment()
@@ -73,7 +75,11 @@ public final class MetricsInterceptor: ServerInterceptor {
         methods.withLock { methods in
             if let existing = methods[path] { return existing }
             let made = MethodMetrics(
-                duration: CoreMetrics.Timer(label: Self.durationLabel, dimensions: [("method", path)], factory: factory),
+                duration: CoreMetrics.Timer(
+                    label: Self.durationLabel,
+                    dimensions: [("method", path)],
+                    factory: factory
+                ),
                 inFlight: Meter(label: Self.inFlightLabel, dimensions: [("method", path)], factory: factory)
             )
             methods[path] = made
@@ -87,7 +93,11 @@ public final class MetricsInterceptor: ServerInterceptor {
             var dimensions = [("method", key.path)]
             if let policy = key.policy { dimensions.append(("policy", policy)) }
             dimensions.append(("code", key.code == 0 ? "OK" : RPCError.Code(rawValue: key.code).description))
-            let made = Counter(label: key.policy == nil ? Self.callsLabel : Self.denialsLabel, dimensions: dimensions, factory: factory)
+            let made = Counter(
+                label: key.policy == nil ? Self.callsLabel : Self.denialsLabel,
+                dimensions: dimensions,
+                factory: factory
+            )
             counters[key] = made
             return made
         }
@@ -100,6 +110,7 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return .max }
-        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : whole + attoseconds / 1_000_000_000
+        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow
+            ? .max : whole + attoseconds / 1_000_000_000
     }
 }

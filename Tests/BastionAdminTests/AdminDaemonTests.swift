@@ -52,7 +52,9 @@ import Testing
             #expect(echo.policySummary.contains("switchable"))
             let health = try #require(methods.first { $0.path == Self.healthCheck })
             #expect(!health.operatorCanDisable)
-            let switchMethod = try #require(methods.first { $0.path == Bastion_Admin_V1_Admin.Method.setMethodEnabled.path })
+            let switchMethod = try #require(
+                methods.first { $0.path == Bastion_Admin_V1_Admin.Method.setMethodEnabled.path }
+            )
             #expect(switchMethod.policy?.authentication?.caller == .operator)
             #expect(switchMethod.policy?.nonRepudiation?.auditLog == true)
             #expect(switchMethod.policySummary.hasPrefix("operator"))
@@ -89,13 +91,17 @@ import Testing
     @Test func tlsPortAdmitsTheAdminServiceOnlyForOperatorCertificates() async throws {
         let folder = try temporaryFolder("admin-tls")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let files = try DevelopmentCertificates.generate(directory: folder.appendingPathComponent("data/dev-certs").path)
+        let files = try DevelopmentCertificates.generate(
+            directory: folder.appendingPathComponent("data/dev-certs").path
+        )
         let fingerprint = try PeerCertificate(pemFile: files.clientCertificate).sha256FingerprintHex
         // As `openssl x509 -noout -fingerprint -sha256` prints it.
-        let printed = "sha256 Fingerprint=" + stride(from: 0, to: 64, by: 2).map { offset in
-            let start = fingerprint.index(fingerprint.startIndex, offsetBy: offset)
-            return fingerprint[start..<fingerprint.index(start, offsetBy: 2)].uppercased()
-        }.joined(separator: ":")
+        let printed =
+            "sha256 Fingerprint="
+            + stride(from: 0, to: 64, by: 2).map { offset in
+                let start = fingerprint.index(fingerprint.startIndex, offsetBy: offset)
+                return fingerprint[start..<fingerprint.index(start, offsetBy: 2)].uppercased()
+            }.joined(separator: ":")
 
         let daemon = try await Daemon.start(in: folder, ["--operator-cert-fingerprint", printed])
         for withCertificate in [false, true] {
@@ -109,7 +115,11 @@ import Testing
                 #expect(refusal?.code == .unauthenticated)
                 #expect(refusal?.policy == "authentication")
                 let switchRefusal = await #expect(throws: RPCError.self) {
-                    _ = try await admin.setMethodEnabled(.init { $0.method = Self.echoGet; $0.enabled = false })
+                    _ = try await admin.setMethodEnabled(
+                        .init {
+                            $0.method = Self.echoGet; $0.enabled = false
+                        }
+                    )
                 }
                 #expect(switchRefusal?.code == .unauthenticated)
             }
@@ -119,7 +129,10 @@ import Testing
         try await daemon.stop()
 
         // A certificate from the right CA that is not listed is no operator's.
-        let other = try await Daemon.start(in: folder, ["--operator-cert-fingerprint", String(repeating: "ab", count: 32)])
+        let other = try await Daemon.start(
+            in: folder,
+            ["--operator-cert-fingerprint", String(repeating: "ab", count: 32)]
+        )
         let connection = try await other.tlsConnection(withCertificate: true)
         let refusal = await #expect(throws: RPCError.self) {
             _ = try await Bastion_Admin_V1_AdminClient(transport: connection).listMethods(.init())
@@ -160,20 +173,36 @@ import Testing
         let daemon = try await Daemon.start(in: folder)
         #expect(try await echo(daemon) == nil)
         try await daemon.withAdmin { admin in
-            let status = try await admin.setMethodEnabled(.init { $0.method = Self.echoGet; $0.enabled = false }).message
+            let status = try await admin.setMethodEnabled(
+                .init {
+                    $0.method = Self.echoGet; $0.enabled = false
+                }
+            ).message
             #expect(status.path == Self.echoGet)
             #expect(!status.enabled)
 
             let alwaysOn = await #expect(throws: RPCError.self) {
-                _ = try await admin.setMethodEnabled(.init { $0.method = Self.healthCheck; $0.enabled = false })
+                _ = try await admin.setMethodEnabled(
+                    .init {
+                        $0.method = Self.healthCheck; $0.enabled = false
+                    }
+                )
             }
             #expect(alwaysOn?.code == .failedPrecondition)
             let unknown = await #expect(throws: RPCError.self) {
-                _ = try await admin.setMethodEnabled(.init { $0.method = "/no.such.Service/Method"; $0.enabled = false })
+                _ = try await admin.setMethodEnabled(
+                    .init {
+                        $0.method = "/no.such.Service/Method"; $0.enabled = false
+                    }
+                )
             }
             #expect(unknown?.code == .notFound)
             let noProofOfWork = await #expect(throws: RPCError.self) {
-                _ = try await admin.setProofOfWorkDifficulty(.init { $0.method = Self.echoGet; $0.difficulty = 8 })
+                _ = try await admin.setProofOfWorkDifficulty(
+                    .init {
+                        $0.method = Self.echoGet; $0.difficulty = 8
+                    }
+                )
             }
             #expect(noProofOfWork?.code == .failedPrecondition)
         }
@@ -184,12 +213,18 @@ import Testing
 
         let restarted = try await Daemon.start(in: folder)
         try await restarted.withAdmin { admin in
-            let echo = try #require(try await admin.listMethods(.init()).message.methods.first { $0.path == Self.echoGet })
+            let echo = try #require(
+                try await admin.listMethods(.init()).message.methods.first { $0.path == Self.echoGet }
+            )
             #expect(!echo.enabled)
         }
         #expect(try await echo(restarted)?.code == .unavailable)
         try await restarted.withAdmin { admin in
-            let status = try await admin.setMethodEnabled(.init { $0.method = Self.echoGet; $0.enabled = true }).message
+            let status = try await admin.setMethodEnabled(
+                .init {
+                    $0.method = Self.echoGet; $0.enabled = true
+                }
+            ).message
             #expect(status.enabled)
         }
         #expect(try await echo(restarted) == nil)
@@ -203,10 +238,18 @@ import Testing
         try await daemon.withAdmin { admin in
             #expect(try await admin.verifyAuditLog(.init()).message.entries == 0)
             for enabled in [false, true, false] {
-                _ = try await admin.setMethodEnabled(.init { $0.method = Self.echoGet; $0.enabled = enabled })
+                _ = try await admin.setMethodEnabled(
+                    .init {
+                        $0.method = Self.echoGet; $0.enabled = enabled
+                    }
+                )
             }
             // Refused switches are audited too, with their status.
-            _ = try? await admin.setMethodEnabled(.init { $0.method = Self.healthCheck; $0.enabled = false })
+            _ = try? await admin.setMethodEnabled(
+                .init {
+                    $0.method = Self.healthCheck; $0.enabled = false
+                }
+            )
             _ = try await admin.listMethods(.init())  // reads are not audited
         }
         // The audit log is written after the call's answer; wait until the last entry is there.
@@ -228,7 +271,11 @@ import Testing
             #expect(verification.headSequence == 4)
             #expect(verification.headHash == entries.last?.hash)
 
-            let page = try await admin.listAuditEntries(.init { $0.fromSequence = 2; $0.limit = 2 }).message
+            let page = try await admin.listAuditEntries(
+                .init {
+                    $0.fromSequence = 2; $0.limit = 2
+                }
+            ).message
             #expect(page.entries.map(\.sequence) == [2, 3])
             #expect(page.nextSequence == 4)
             #expect(try await admin.listAuditEntries(.init { $0.fromSequence = 4 }).message.nextSequence == nil)
@@ -278,7 +325,9 @@ import Testing
         let daemon = try await Daemon.start(in: folder)
         let target = folder.appendingPathComponent("backups/first").path
         try await daemon.withAdmin { admin in
-            let relative = await #expect(throws: RPCError.self) { _ = try await admin.backup(.init { $0.path = "relative/folder" }) }
+            let relative = await #expect(throws: RPCError.self) {
+                _ = try await admin.backup(.init { $0.path = "relative/folder" })
+            }
             #expect(relative?.code == .invalidArgument)
 
             let result = try await admin.backup(.init { $0.path = target }).message
@@ -296,9 +345,14 @@ import Testing
         let folder = try temporaryFolder("admin-metrics")
         defer { try? FileManager.default.removeItem(at: folder) }
         let daemon = try await Daemon.start(in: folder, ["--metrics-port", "0"])
-        let address = try await daemon.withAdmin { admin in try await admin.getServerInfo(.init()).message.metricsAddress }
+        let address = try await daemon.withAdmin { admin in
+            try await admin.getServerInfo(.init()).message.metricsAddress
+        }
         // http://127.0.0.1:PORT/metrics
-        let port = try #require(address.split(separator: ":").last?.split(separator: "/").first.flatMap { Int($0) }, "\(address)")
+        let port = try #require(
+            address.split(separator: ":").last?.split(separator: "/").first.flatMap { Int($0) },
+            "\(address)"
+        )
         #expect(address == "http://127.0.0.1:\(port)/metrics")
 
         let ok = ["method": Self.echoGet, "code": "OK"]
@@ -307,7 +361,11 @@ import Testing
         #expect(before.value("bastion_rpc_denials_total", denied) == nil)
         for _ in 0..<3 { #expect(try await echo(daemon) == nil) }
         try await daemon.withAdmin { admin in
-            _ = try await admin.setMethodEnabled(.init { $0.method = Self.echoGet; $0.enabled = false })
+            _ = try await admin.setMethodEnabled(
+                .init {
+                    $0.method = Self.echoGet; $0.enabled = false
+                }
+            )
         }
         #expect(try await echo(daemon)?.code == .unavailable)
 
@@ -350,8 +408,13 @@ import Testing
         let disable = try await daemon.bastion(["admin", "disable", Self.echoGet])
         #expect(disable.status == 0, "\(disable.errors)")
         #expect(disable.output == "\(Self.echoGet): disabled\n")
-        let listed = try await daemon.bastion(["admin", "--socket", daemon.adminSocket, "methods", "--prefix", "/bastion.echo.v1.Echo/Get"])
-        #expect(listed.output.split(separator: "\n").dropFirst().allSatisfy { $0.contains(" OFF ") }, "\(listed.output)")
+        let listed = try await daemon.bastion([
+            "admin", "--socket", daemon.adminSocket, "methods", "--prefix", "/bastion.echo.v1.Echo/Get",
+        ])
+        #expect(
+            listed.output.split(separator: "\n").dropFirst().allSatisfy { $0.contains(" OFF ") },
+            "\(listed.output)"
+        )
         #expect(try await echo(daemon)?.code == .unavailable)
 
         let refused = try await daemon.bastion(["admin", "disable", Self.healthCheck])
@@ -376,11 +439,15 @@ import Testing
         #expect(info.output.contains("127.0.0.1:\(daemon.port) (TLS)"), "\(info.output)")
 
         // Without an operator certificate the TLS port refuses, and says what to do.
-        let overTLS = try await daemon.bastion(["admin", "--port", "\(daemon.port)", "--ca", daemon.certificates.caCertificate, "methods"])
+        let overTLS = try await daemon.bastion([
+            "admin", "--port", "\(daemon.port)", "--ca", daemon.certificates.caCertificate, "methods",
+        ])
         #expect(overTLS.status == 2)
         #expect(overTLS.errors.contains("UNAUTHENTICATED") && overTLS.errors.contains("--cert"), "\(overTLS.errors)")
 
-        let noSocket = try await daemon.bastion(["admin", "--socket", folder.appendingPathComponent("none.sock").path, "methods"])
+        let noSocket = try await daemon.bastion([
+            "admin", "--socket", folder.appendingPathComponent("none.sock").path, "methods",
+        ])
         #expect(noSocket.status == 3)
         #expect(noSocket.errors.contains("there is no admin socket"), "\(noSocket.errors)")
         try await daemon.stop()

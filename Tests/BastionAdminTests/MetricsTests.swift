@@ -28,10 +28,18 @@ import Testing
         router.intercept(with: MetricsInterceptor(factory: metrics))
         router.intercept(with: engine)
         EchoService().register(with: &router)
-        let server = BastionServer(configuration: .init(host: "127.0.0.1", port: 0, security: .plaintext), router: router, logger: testLogger)
+        let server = BastionServer(
+            configuration: .init(host: "127.0.0.1", port: 0, security: .plaintext),
+            router: router,
+            logger: testLogger
+        )
 
         try await withRunningServices([server]) {
-            let connection = try await BastionClientConnection.connect(host: "127.0.0.1", port: try await server.localAddress.port!, security: .plaintext)
+            let connection = try await BastionClientConnection.connect(
+                host: "127.0.0.1",
+                port: try await server.localAddress.port!,
+                security: .plaintext
+            )
             let echo = Bastion_Echo_V1_EchoClient(transport: connection)
             for _ in 0..<3 { _ = try await echo.get(.init { $0.text = "hello" }) }
             // A handler's own error is counted by its code, and is no denial.
@@ -45,14 +53,18 @@ import Testing
         try await store.close()
 
         func calls(_ code: String) -> Int64 {
-            (try? metrics.expectCounter(MetricsInterceptor.callsLabel, [("method", Self.get), ("code", code)]).totalValue) ?? 0
+            (try? metrics.expectCounter(MetricsInterceptor.callsLabel, [("method", Self.get), ("code", code)])
+                .totalValue) ?? 0
         }
         #expect(calls("OK") == 3)
         #expect(calls("NOT_FOUND") == 1)
         #expect(calls("UNAVAILABLE") == 1)
         let denials = metrics.counters(label: MetricsInterceptor.denialsLabel)
         #expect(denials.count == 1)
-        let denial = try metrics.expectCounter(MetricsInterceptor.denialsLabel, [("method", Self.get), ("policy", "availability"), ("code", "UNAVAILABLE")])
+        let denial = try metrics.expectCounter(
+            MetricsInterceptor.denialsLabel,
+            [("method", Self.get), ("policy", "availability"), ("code", "UNAVAILABLE")]
+        )
         #expect(denial.totalValue == 1)
         #expect(try metrics.expectTimer(MetricsInterceptor.durationLabel, [("method", Self.get)]).values.count == 5)
         let inFlight = try metrics.expectMeter(MetricsInterceptor.inFlightLabel, [("method", Self.get)])
@@ -73,7 +85,10 @@ import Testing
             #expect(first.headers["content-type"] == MetricsEndpoint.contentType)
             #expect(first.headers["connection"] == "close")
             #expect(MetricsText(first.body).value("scrapes") == 1)
-            #expect(MetricsText(try await HTTPTestClient.request(port: port, path: "/metrics?x=1").body).value("scrapes") == 2)
+            #expect(
+                MetricsText(try await HTTPTestClient.request(port: port, path: "/metrics?x=1").body).value("scrapes")
+                    == 2
+            )
 
             let head = try await HTTPTestClient.request(port: port, path: "/metrics", method: "HEAD")
             #expect(head.status == 200)
@@ -86,7 +101,13 @@ import Testing
     }
 
     @Test func endpointClosesSilentConnectionsAndCapsOpenOnes() async throws {
-        let endpoint = MetricsEndpoint(host: "127.0.0.1", port: 0, maxConnections: 2, requestTimeout: .milliseconds(200), logger: testLogger) {
+        let endpoint = MetricsEndpoint(
+            host: "127.0.0.1",
+            port: 0,
+            maxConnections: 2,
+            requestTimeout: .milliseconds(200),
+            logger: testLogger
+        ) {
             Array("up 1\n".utf8)
         }
         try await withRunningServices([endpoint]) {
@@ -97,7 +118,13 @@ import Testing
             #expect(try await HTTPTestClient.readToEnd(silent).isEmpty)
         }
 
-        let capped = MetricsEndpoint(host: "127.0.0.1", port: 0, maxConnections: 2, requestTimeout: .seconds(60), logger: testLogger) {
+        let capped = MetricsEndpoint(
+            host: "127.0.0.1",
+            port: 0,
+            maxConnections: 2,
+            requestTimeout: .seconds(60),
+            logger: testLogger
+        ) {
             Array("up 1\n".utf8)
         }
         try await withRunningServices([capped]) {
@@ -116,7 +143,12 @@ import Testing
 
 /// Runs `services` in a service group around `body`, then shuts them down gracefully.
 func withRunningServices(_ services: [any Service], _ body: @Sendable () async throws -> Void) async throws {
-    let group = ServiceGroup(services: services, gracefulShutdownSignals: [], cancellationSignals: [], logger: testLogger)
+    let group = ServiceGroup(
+        services: services,
+        gracefulShutdownSignals: [],
+        cancellationSignals: [],
+        logger: testLogger
+    )
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {

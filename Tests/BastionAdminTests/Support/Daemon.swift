@@ -14,13 +14,16 @@ final class Daemon: Sendable {
 
     static var binaries: URL {
         get throws {
-            URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).deletingLastPathComponent()
+            URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                .deletingLastPathComponent()
         }
     }
 
     var dataFolder: URL { folder.appendingPathComponent("data") }
     var adminSocket: String { dataFolder.appendingPathComponent("admin.sock").path }
-    var certificates: DevelopmentCertificates.Files { DevelopmentCertificates.Files(directory: dataFolder.appendingPathComponent("dev-certs").path) }
+    var certificates: DevelopmentCertificates.Files {
+        DevelopmentCertificates.Files(directory: dataFolder.appendingPathComponent("dev-certs").path)
+    }
 
     private init(folder: URL, process: Process, port: Int) {
         self.folder = folder
@@ -47,7 +50,9 @@ final class Daemon: Sendable {
         process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         for _ in 0..<1200 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8),
+                let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 return Daemon(folder: folder, process: process, port: port)
             }
             guard process.isRunning else { break }
@@ -67,7 +72,9 @@ final class Daemon: Sendable {
     }
 
     /// An admin client on the admin socket; closes it after `body`.
-    func withAdmin<Result: Sendable>(_ body: (Bastion_Admin_V1_AdminClient) async throws -> Result) async throws -> Result {
+    func withAdmin<Result: Sendable>(_ body: (Bastion_Admin_V1_AdminClient) async throws -> Result) async throws
+        -> Result
+    {
         let connection = try await BastionClientConnection.connect(unixDomainSocketPath: adminSocket)
         do {
             let result = try await body(Bastion_Admin_V1_AdminClient(transport: connection))
@@ -87,7 +94,9 @@ final class Daemon: Sendable {
             configuration.privateKey = .file(certificates.clientPrivateKey)
         }
         return try await BastionClientConnection.connect(
-            host: "127.0.0.1", port: port, security: .tls(try TLSContext(configuration: configuration), serverHostname: "localhost")
+            host: "127.0.0.1",
+            port: port,
+            security: .tls(try TLSContext(configuration: configuration), serverHostname: "localhost")
         )
     }
 
