@@ -184,6 +184,28 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        // MARK: Identity: registration, login, session tokens, client certificates
+        .target(
+            name: "BastionIdentity",
+            dependencies: [
+                "BastionRPC",
+                "BastionStore",
+                "BastionPolicy",
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionIdentityTests",
+            dependencies: [
+                "BastionIdentity",
+                "BastionStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
         // MARK: Code generator: a library, a thin protoc plugin, and two SwiftPM plugins
         .target(
             name: "BastionCodeGen",

@@ -33,4 +33,9 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
     echo "==> installing pytest for python3"
     python3 -m pip install --quiet --disable-pip-version-check pytest 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 fi
+# Independent implementations the tests check against: pyjwt for session tokens.
+if ! python3 -c 'import jwt, sys; sys.exit(jwt.__version__ != "2.10.1")' 2>/dev/null; then
+    echo "==> installing PyJWT for python3"
+    python3 -m pip install --quiet --disable-pip-version-check "PyJWT==2.10.1" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
 echo "==> dependencies are in place"

@@ -144,8 +144,9 @@ public enum DevelopmentCertificates {
     }
 
     /// A signed certificate; self-signed when `issuer` is nil. The caller frees it.
-    private static func makeCertificate(
+    static func makeCertificate(
         commonName: String,
+        organization: String? = "Bastion development",
         publicKey: OpaquePointer,
         issuer: OpaquePointer?,
         issuerKey: OpaquePointer,
@@ -182,7 +183,7 @@ public enum DevelopmentCertificates {
             throw OpenSSLErrorQueue.configurationError("X509_NAME_new failed")
         }
         defer { X509_NAME_free(name) }
-        guard X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, "Bastion development", -1, -1, 0) == 1,
+        guard organization.map({ X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, $0, -1, -1, 0) == 1 }) ?? true,
             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, commonName, -1, -1, 0) == 1,
             X509_set_subject_name(x509, name) == 1,
             X509_set_issuer_name(x509, issuer.map { X509_get_subject_name($0) } ?? name) == 1,
@@ -203,14 +204,16 @@ public enum DevelopmentCertificates {
             }
         }
 
-        guard X509_sign(x509, issuerKey, EVP_sha256()) > 0 else {
+        // Ed25519 keys sign without a separate digest.
+        let digest = EVP_PKEY_get_base_id(issuerKey) == EVP_PKEY_ED25519 ? nil : EVP_sha256()
+        guard X509_sign(x509, issuerKey, digest) > 0 else {
             throw OpenSSLErrorQueue.configurationError("cannot sign the certificate")
         }
         succeeded = true
         return x509
     }
 
-    private static func pem(certificate: OpaquePointer) throws(TLSError) -> [UInt8] {
+    static func pem(certificate: OpaquePointer) throws(TLSError) -> [UInt8] {
         try self.withMemoryBIO { bio in PEM_write_bio_X509(bio, certificate) == 1 }
     }
 
