@@ -5,6 +5,7 @@ import BastionTLS
 import BastionTransport
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 /// Hostile and broken input at the frame level: each gets a clear error (GOAWAY with a status)
@@ -21,23 +22,29 @@ import Testing
             // The server may already have closed (an idle timeout, an early refusal): then the
             // write fails, and what it sent before closing is still there to read.
             if !bytes.isEmpty { try? await outbound.write(ByteBuffer(bytes: bytes)) }
-            return try await withThrowingTaskGroup(of: ([UInt8], Bool)?.self) { group in
+            // Kept outside the reading task, so that a timeout still returns what arrived.
+            let received = ReceivedBytes()
+            let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
-                    var received: [UInt8] = []
                     do {
-                        for try await buffer in inbound { received += Array(buffer.readableBytesView) }
+                        for try await buffer in inbound { received.bytes.withLock { $0 += Array(buffer.readableBytesView) } }
                     } catch {}
-                    return (received, true)
+                    return true
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
-                    return nil
+                    return false
                 }
                 let first = try await group.next()!
                 group.cancelAll()
-                return first ?? ([], false)
+                return first
             }
+            return (received.bytes.withLock { $0 }, closed)
         }
+    }
+
+    final class ReceivedBytes: Sendable {
+        let bytes = Mutex<[UInt8]>([])
     }
 
     static func frame(_ type: FrameType, flags: FrameFlags = [], stream: UInt32, _ payload: [UInt8] = []) -> [UInt8] {
@@ -158,9 +165,11 @@ import Testing
     }
 
     @Test func pingIsAnsweredWithTheSameBytes() async throws {
-        try await withEchoServer(configure: { $0.security = .plaintext; $0.idleTimeout = .milliseconds(300) }) { _, port, _ in
+        // The idle timeout only ends the exchange early; it is long enough that a loaded machine
+        // still reads the ping before it.
+        try await withEchoServer(configure: { $0.security = .plaintext; $0.idleTimeout = .seconds(2) }) { _, port, _ in
             let payload: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
-            let result = try await Self.exchange(port: port, Self.settings + Self.frame(.ping, stream: 0, payload))
+            let result = try await Self.exchange(port: port, Self.settings + Self.frame(.ping, stream: 0, payload), timeout: .seconds(10))
             let answer = Self.frame(.ping, flags: .ack, stream: 0, payload)
             #expect(result.received.indices.contains { index in result.received[index...].starts(with: answer) })
         }
