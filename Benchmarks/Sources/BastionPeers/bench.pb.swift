@@ -269,10 +269,14 @@ extension Bastion_Bench_V1_Item {
         var size = self.unknownFields.bytes.count
         if self.id != 0 { size += 1 + ProtobufSize.int64(self.id) }
         if !self.title.isEmpty { size += 1 + ProtobufSize.string(self.title) }
-        for value in self.tags { size += 1 + ProtobufSize.string(value) }
+        self.tags.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
         if self.price.bitPattern != 0 { size += 1 + 8 }
         if self.quantity != 0 { size += 1 + ProtobufSize.varint(self.quantity) }
-        for value in self.attributes { size += 1 + sizes.message(value) }
+        self.attributes.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -285,9 +289,11 @@ extension Bastion_Bench_V1_Item {
             writer.writeTag(18)
             writer.writeString(self.title)
         }
-        for value in self.tags {
-            writer.writeTag(26)
-            writer.writeString(value)
+        self.tags.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(26)
+                writer.writeString(values[index])
+            }
         }
         if self.price.bitPattern != 0 {
             writer.writeTag(33)
@@ -297,9 +303,11 @@ extension Bastion_Bench_V1_Item {
             writer.writeTag(40)
             writer.writeUInt32(self.quantity)
         }
-        for value in self.attributes {
-            writer.writeTag(50)
-            writer.writeMessage(value)
+        self.attributes.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(50)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -312,7 +320,7 @@ extension Bastion_Bench_V1_Item {
             case 18:
                 self.title = try reader.readString()
             case 26:
-                self.tags.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.tags)
             case 33:
                 self.price = try reader.readDouble()
             case 40:
@@ -320,7 +328,7 @@ extension Bastion_Bench_V1_Item {
             case 50:
                 var value = Bastion_Bench_V1_Attribute()
                 try reader.readMessage(into: &value)
-                self.attributes.append(value)
+                ProtobufReader.append(value, to: &self.attributes)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -338,7 +346,9 @@ extension Bastion_Bench_V1_Nested {
         if !self.id.isEmpty { size += 1 + ProtobufSize.string(self.id) }
         if self.kind.rawValue != 0 { size += 1 + ProtobufSize.int32(self.kind.rawValue) }
         if let value = self.address { size += 1 + sizes.message(value) }
-        for value in self.items { size += 1 + sizes.message(value) }
+        self.items.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if !self.scores.isEmpty {
             var payload = 0
             for value in self.scores { payload += ProtobufSize.int32(value) }
@@ -362,9 +372,11 @@ extension Bastion_Bench_V1_Nested {
             writer.writeTag(26)
             writer.writeMessage(value)
         }
-        for value in self.items {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.items.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
         if !self.scores.isEmpty {
             writer.writeTag(42)
@@ -397,11 +409,11 @@ extension Bastion_Bench_V1_Nested {
             case 34:
                 var value = Bastion_Bench_V1_Item()
                 try reader.readMessage(into: &value)
-                self.items.append(value)
+                ProtobufReader.append(value, to: &self.items)
             case 40:
-                self.scores.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.scores)
             case 42:
-                try reader.readPacked(into: &self.scores) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.scores) { Int32(truncatingIfNeeded: $0) }
             case 50:
                 self.checksum = try reader.readBytes()
             case 58:
@@ -435,8 +447,12 @@ extension Bastion_Bench_V1_Large {
         }
         if !self.values.isEmpty { size += 1 + ProtobufSize.lengthDelimited(self.values.count * 8) }
         if !self.counters.isEmpty { size += 1 + ProtobufSize.lengthDelimited(self.counters.count * 4) }
-        for value in self.labels { size += 1 + ProtobufSize.string(value) }
-        for value in self.records { size += 1 + sizes.message(value) }
+        self.labels.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
+        self.records.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -453,21 +469,23 @@ extension Bastion_Bench_V1_Large {
         }
         if !self.values.isEmpty {
             writer.writeTag(26)
-            writer.writeVarint(UInt64(self.values.count * 8))
-            for value in self.values { writer.writeDouble(value) }
+            writer.writePackedFixed64(self.values, { $0.bitPattern })
         }
         if !self.counters.isEmpty {
             writer.writeTag(34)
-            writer.writeVarint(UInt64(self.counters.count * 4))
-            for value in self.counters { writer.writeFixed32(value) }
+            writer.writePackedFixed32(self.counters, { $0 })
         }
-        for value in self.labels {
-            writer.writeTag(42)
-            writer.writeString(value)
+        self.labels.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(42)
+                writer.writeString(values[index])
+            }
         }
-        for value in self.records {
-            writer.writeTag(50)
-            writer.writeMessage(value)
+        self.records.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(50)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -476,27 +494,27 @@ extension Bastion_Bench_V1_Large {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 8:
-                self.ids.append(try reader.readInt64())
+                ProtobufReader.append(try reader.readInt64(), to: &self.ids)
             case 10:
-                try reader.readPacked(into: &self.ids) { reader throws(ProtobufError) in try reader.readInt64() }
+                try reader.readPackedVarints(into: &self.ids) { Int64(bitPattern: $0) }
             case 16:
-                self.deltas.append(try reader.readSInt32())
+                ProtobufReader.append(try reader.readSInt32(), to: &self.deltas)
             case 18:
-                try reader.readPacked(into: &self.deltas) { reader throws(ProtobufError) in try reader.readSInt32() }
+                try reader.readPackedVarints(into: &self.deltas) { ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }
             case 25:
-                self.values.append(try reader.readDouble())
+                ProtobufReader.append(try reader.readDouble(), to: &self.values)
             case 26:
-                try reader.readPacked(into: &self.values, elementSize: 8) { reader throws(ProtobufError) in try reader.readDouble() }
+                try reader.readPackedFixed64(into: &self.values) { Double(bitPattern: $0) }
             case 37:
-                self.counters.append(try reader.readFixed32())
+                ProtobufReader.append(try reader.readFixed32(), to: &self.counters)
             case 34:
-                try reader.readPacked(into: &self.counters, elementSize: 4) { reader throws(ProtobufError) in try reader.readFixed32() }
+                try reader.readPackedFixed32(into: &self.counters) { $0 }
             case 42:
-                self.labels.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.labels)
             case 50:
                 var value = Bastion_Bench_V1_Small()
                 try reader.readMessage(into: &value)
-                self.records.append(value)
+                ProtobufReader.append(value, to: &self.records)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

@@ -2,10 +2,14 @@
 // SwiftProtobuf's, and (when Benchmarks/cpp/build.sh has been run) with C++ libprotobuf.
 //
 //     swift run -c release --package-path Benchmarks CodecBench [--only SCHEMA/OP/LIB] [--samples N]
-//         [--sample-ms MS] [--cpp PATH | --no-cpp]
+//         [--sample-ms MS] [--cpp PATH | --no-cpp] [--iterations N]
 //
 // Each measurement: a calibration run that doubles as warm-up, then `samples` timed runs of about
 // `sample-ms` each; the median ns/op is reported.
+//
+// `--iterations N` runs each selected cell exactly N times inside `profiledLoop` instead, for
+// profilers that count instructions: divide what callgrind collects with
+// `--toggle-collect='*profiledLoop*'` by N.
 import BastionPeers
 import BastionProtobuf
 import BenchData
@@ -18,6 +22,7 @@ import SwiftProtobufPeers
 var only: String?
 var samples = 7
 var sampleMilliseconds = 100
+var fixedIterations: Int?
 var cppPath: String? = {
     // Benchmarks/Sources/CodecBench/main.swift -> Benchmarks/cpp/.build/codec_bench
     let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -33,8 +38,12 @@ while let argument = arguments.next() {
     case "--sample-ms": sampleMilliseconds = Int(arguments.next() ?? "") ?? sampleMilliseconds
     case "--cpp": cppPath = arguments.next()
     case "--no-cpp": cppPath = nil
+    case "--iterations": fixedIterations = Int(arguments.next() ?? "")
     default:
-        print("usage: CodecBench [--only SCHEMA/OP/LIB] [--samples N] [--sample-ms MS] [--cpp PATH | --no-cpp]")
+        print(
+            "usage: CodecBench [--only SCHEMA/OP/LIB] [--samples N] [--sample-ms MS] [--cpp PATH | --no-cpp]"
+                + " [--iterations N]"
+        )
         exit(2)
     }
 }
@@ -46,10 +55,21 @@ nonisolated(unsafe) var sink = 0
 @inline(never)
 func consume(_ value: Int) { sink &+= value }
 
+/// Runs `operation` `iterations` times; the one function a profiler collects in.
+@inline(never)
+func profiledLoop(_ iterations: Int, _ operation: () throws -> Int) rethrows {
+    for _ in 0..<iterations { consume(try operation()) }
+}
+
 /// Median nanoseconds per call of `operation`.
 @MainActor @inline(__always)
 func measure(_ operation: () throws -> Int) rethrows -> Double {
     let clock = ContinuousClock()
+    if let fixedIterations {
+        let elapsed = try clock.measure { try profiledLoop(fixedIterations, operation) }
+        return (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9)
+            / Double(fixedIterations)
+    }
     // Calibrate (and warm up): double the iteration count until one run takes 1/10 of a sample.
     var iterations = 1
     while true {

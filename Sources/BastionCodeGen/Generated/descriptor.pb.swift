@@ -1009,14 +1009,18 @@ extension Google_Protobuf_FileDescriptorSet {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.file { size += 1 + sizes.message(value) }
+        self.file.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.file {
-            writer.writeTag(10)
-            writer.writeMessage(value)
+        self.file.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -1027,7 +1031,7 @@ extension Google_Protobuf_FileDescriptorSet {
             case 10:
                 var value = Google_Protobuf_FileDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.file.append(value)
+                ProtobufReader.append(value, to: &self.file)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1051,11 +1055,21 @@ extension Google_Protobuf_FileDescriptorProto {
         var size = self.unknownFields.bytes.count
         if let value = self.name { size += 1 + ProtobufSize.string(value) }
         if let value = self.`package` { size += 1 + ProtobufSize.string(value) }
-        for value in self.dependency { size += 1 + ProtobufSize.string(value) }
-        for value in self.messageType { size += 1 + sizes.message(value) }
-        for value in self.enumType { size += 1 + sizes.message(value) }
-        for value in self.service { size += 1 + sizes.message(value) }
-        for value in self.`extension` { size += 1 + sizes.message(value) }
+        self.dependency.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
+        self.messageType.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.enumType.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.service.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.`extension`.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.options { size += 1 + sizes.message(value) }
         if let value = self.sourceCodeInfo { size += 1 + sizes.message(value) }
         for value in self.publicDependency { size += 1 + ProtobufSize.int32(value) }
@@ -1073,25 +1087,35 @@ extension Google_Protobuf_FileDescriptorProto {
             writer.writeTag(18)
             writer.writeString(value)
         }
-        for value in self.dependency {
-            writer.writeTag(26)
-            writer.writeString(value)
+        self.dependency.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(26)
+                writer.writeString(values[index])
+            }
         }
-        for value in self.messageType {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.messageType.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.enumType {
-            writer.writeTag(42)
-            writer.writeMessage(value)
+        self.enumType.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(42)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.service {
-            writer.writeTag(50)
-            writer.writeMessage(value)
+        self.service.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(50)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.`extension` {
-            writer.writeTag(58)
-            writer.writeMessage(value)
+        self.`extension`.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(58)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.options {
             writer.writeTag(66)
@@ -1124,23 +1148,23 @@ extension Google_Protobuf_FileDescriptorProto {
             case 18:
                 self.`package` = try reader.readString()
             case 26:
-                self.dependency.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.dependency)
             case 34:
                 var value = Google_Protobuf_DescriptorProto()
                 try reader.readMessage(into: &value)
-                self.messageType.append(value)
+                ProtobufReader.append(value, to: &self.messageType)
             case 42:
                 var value = Google_Protobuf_EnumDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.enumType.append(value)
+                ProtobufReader.append(value, to: &self.enumType)
             case 50:
                 var value = Google_Protobuf_ServiceDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.service.append(value)
+                ProtobufReader.append(value, to: &self.service)
             case 58:
                 var value = Google_Protobuf_FieldDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.`extension`.append(value)
+                ProtobufReader.append(value, to: &self.`extension`)
             case 66:
                 var value = self.options ?? .init()
                 self.options = nil
@@ -1152,13 +1176,13 @@ extension Google_Protobuf_FileDescriptorProto {
                 try reader.readMessage(into: &value)
                 self.sourceCodeInfo = value
             case 80:
-                self.publicDependency.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.publicDependency)
             case 82:
-                try reader.readPacked(into: &self.publicDependency) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.publicDependency) { Int32(truncatingIfNeeded: $0) }
             case 88:
-                self.weakDependency.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.weakDependency)
             case 90:
-                try reader.readPacked(into: &self.weakDependency) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.weakDependency) { Int32(truncatingIfNeeded: $0) }
             case 98:
                 self.syntax = try reader.readString()
             default:
@@ -1185,15 +1209,31 @@ extension Google_Protobuf_DescriptorProto {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if let value = self.name { size += 1 + ProtobufSize.string(value) }
-        for value in self.field { size += 1 + sizes.message(value) }
-        for value in self.nestedType { size += 1 + sizes.message(value) }
-        for value in self.enumType { size += 1 + sizes.message(value) }
-        for value in self.extensionRange { size += 1 + sizes.message(value) }
-        for value in self.`extension` { size += 1 + sizes.message(value) }
+        self.field.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.nestedType.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.enumType.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.extensionRange.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.`extension`.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.options { size += 1 + sizes.message(value) }
-        for value in self.oneofDecl { size += 1 + sizes.message(value) }
-        for value in self.reservedRange { size += 1 + sizes.message(value) }
-        for value in self.reservedName { size += 1 + ProtobufSize.string(value) }
+        self.oneofDecl.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.reservedRange.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.reservedName.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
         return size
     }
 
@@ -1202,41 +1242,57 @@ extension Google_Protobuf_DescriptorProto {
             writer.writeTag(10)
             writer.writeString(value)
         }
-        for value in self.field {
-            writer.writeTag(18)
-            writer.writeMessage(value)
+        self.field.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(18)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.nestedType {
-            writer.writeTag(26)
-            writer.writeMessage(value)
+        self.nestedType.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(26)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.enumType {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.enumType.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.extensionRange {
-            writer.writeTag(42)
-            writer.writeMessage(value)
+        self.extensionRange.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(42)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.`extension` {
-            writer.writeTag(50)
-            writer.writeMessage(value)
+        self.`extension`.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(50)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.options {
             writer.writeTag(58)
             writer.writeMessage(value)
         }
-        for value in self.oneofDecl {
-            writer.writeTag(66)
-            writer.writeMessage(value)
+        self.oneofDecl.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(66)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.reservedRange {
-            writer.writeTag(74)
-            writer.writeMessage(value)
+        self.reservedRange.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(74)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.reservedName {
-            writer.writeTag(82)
-            writer.writeString(value)
+        self.reservedName.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(82)
+                writer.writeString(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -1249,23 +1305,23 @@ extension Google_Protobuf_DescriptorProto {
             case 18:
                 var value = Google_Protobuf_FieldDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.field.append(value)
+                ProtobufReader.append(value, to: &self.field)
             case 26:
                 var value = Google_Protobuf_DescriptorProto()
                 try reader.readMessage(into: &value)
-                self.nestedType.append(value)
+                ProtobufReader.append(value, to: &self.nestedType)
             case 34:
                 var value = Google_Protobuf_EnumDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.enumType.append(value)
+                ProtobufReader.append(value, to: &self.enumType)
             case 42:
                 var value = Google_Protobuf_DescriptorProto.ExtensionRange()
                 try reader.readMessage(into: &value)
-                self.extensionRange.append(value)
+                ProtobufReader.append(value, to: &self.extensionRange)
             case 50:
                 var value = Google_Protobuf_FieldDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.`extension`.append(value)
+                ProtobufReader.append(value, to: &self.`extension`)
             case 58:
                 var value = self.options ?? .init()
                 self.options = nil
@@ -1274,13 +1330,13 @@ extension Google_Protobuf_DescriptorProto {
             case 66:
                 var value = Google_Protobuf_OneofDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.oneofDecl.append(value)
+                ProtobufReader.append(value, to: &self.oneofDecl)
             case 74:
                 var value = Google_Protobuf_DescriptorProto.ReservedRange()
                 try reader.readMessage(into: &value)
-                self.reservedRange.append(value)
+                ProtobufReader.append(value, to: &self.reservedRange)
             case 82:
-                self.reservedName.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.reservedName)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1387,14 +1443,18 @@ extension Google_Protobuf_ExtensionRangeOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -1405,7 +1465,7 @@ extension Google_Protobuf_ExtensionRangeOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1588,10 +1648,16 @@ extension Google_Protobuf_EnumDescriptorProto {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if let value = self.name { size += 1 + ProtobufSize.string(value) }
-        for value in self.value { size += 1 + sizes.message(value) }
+        self.value.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.options { size += 1 + sizes.message(value) }
-        for value in self.reservedRange { size += 1 + sizes.message(value) }
-        for value in self.reservedName { size += 1 + ProtobufSize.string(value) }
+        self.reservedRange.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
+        self.reservedName.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
         return size
     }
 
@@ -1600,21 +1666,27 @@ extension Google_Protobuf_EnumDescriptorProto {
             writer.writeTag(10)
             writer.writeString(value)
         }
-        for value in self.value {
-            writer.writeTag(18)
-            writer.writeMessage(value)
+        self.value.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(18)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.options {
             writer.writeTag(26)
             writer.writeMessage(value)
         }
-        for value in self.reservedRange {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.reservedRange.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
-        for value in self.reservedName {
-            writer.writeTag(42)
-            writer.writeString(value)
+        self.reservedName.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(42)
+                writer.writeString(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -1627,7 +1699,7 @@ extension Google_Protobuf_EnumDescriptorProto {
             case 18:
                 var value = Google_Protobuf_EnumValueDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.value.append(value)
+                ProtobufReader.append(value, to: &self.value)
             case 26:
                 var value = self.options ?? .init()
                 self.options = nil
@@ -1636,9 +1708,9 @@ extension Google_Protobuf_EnumDescriptorProto {
             case 34:
                 var value = Google_Protobuf_EnumDescriptorProto.EnumReservedRange()
                 try reader.readMessage(into: &value)
-                self.reservedRange.append(value)
+                ProtobufReader.append(value, to: &self.reservedRange)
             case 42:
-                self.reservedName.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.reservedName)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1747,7 +1819,9 @@ extension Google_Protobuf_ServiceDescriptorProto {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if let value = self.name { size += 1 + ProtobufSize.string(value) }
-        for value in self.method { size += 1 + sizes.message(value) }
+        self.method.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.options { size += 1 + sizes.message(value) }
         return size
     }
@@ -1757,9 +1831,11 @@ extension Google_Protobuf_ServiceDescriptorProto {
             writer.writeTag(10)
             writer.writeString(value)
         }
-        for value in self.method {
-            writer.writeTag(18)
-            writer.writeMessage(value)
+        self.method.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(18)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.options {
             writer.writeTag(26)
@@ -1776,7 +1852,7 @@ extension Google_Protobuf_ServiceDescriptorProto {
             case 18:
                 var value = Google_Protobuf_MethodDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.method.append(value)
+                ProtobufReader.append(value, to: &self.method)
             case 26:
                 var value = self.options ?? .init()
                 self.options = nil
@@ -1891,7 +1967,9 @@ extension Google_Protobuf_FileOptions {
         if self.phpGenericServices != nil { size += 2 + 1 }
         if let value = self.phpMetadataNamespace { size += 2 + ProtobufSize.string(value) }
         if let value = self.rubyPackage { size += 2 + ProtobufSize.string(value) }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -1976,9 +2054,11 @@ extension Google_Protobuf_FileOptions {
             writer.writeTag(362)
             writer.writeString(value)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2035,7 +2115,7 @@ extension Google_Protobuf_FileOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2057,7 +2137,9 @@ extension Google_Protobuf_MessageOptions {
         if self.noStandardDescriptorAccessor != nil { size += 1 + 1 }
         if self.deprecated != nil { size += 1 + 1 }
         if self.mapEntry != nil { size += 1 + 1 }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -2078,9 +2160,11 @@ extension Google_Protobuf_MessageOptions {
             writer.writeTag(56)
             writer.writeBool(value)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2099,7 +2183,7 @@ extension Google_Protobuf_MessageOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2124,7 +2208,9 @@ extension Google_Protobuf_FieldOptions {
         if let value = self.jstype { size += 1 + ProtobufSize.int32(value.rawValue) }
         if self.`weak` != nil { size += 1 + 1 }
         if self.unverifiedLazy != nil { size += 1 + 1 }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -2157,9 +2243,11 @@ extension Google_Protobuf_FieldOptions {
             writer.writeTag(120)
             writer.writeBool(value)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2196,7 +2284,7 @@ extension Google_Protobuf_FieldOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2214,14 +2302,18 @@ extension Google_Protobuf_OneofOptions {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2232,7 +2324,7 @@ extension Google_Protobuf_OneofOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2252,7 +2344,9 @@ extension Google_Protobuf_EnumOptions {
         var size = self.unknownFields.bytes.count
         if self.allowAlias != nil { size += 1 + 1 }
         if self.deprecated != nil { size += 1 + 1 }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -2265,9 +2359,11 @@ extension Google_Protobuf_EnumOptions {
             writer.writeTag(24)
             writer.writeBool(value)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2282,7 +2378,7 @@ extension Google_Protobuf_EnumOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2301,7 +2397,9 @@ extension Google_Protobuf_EnumValueOptions {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if self.deprecated != nil { size += 1 + 1 }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -2310,9 +2408,11 @@ extension Google_Protobuf_EnumValueOptions {
             writer.writeTag(8)
             writer.writeBool(value)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2325,7 +2425,7 @@ extension Google_Protobuf_EnumValueOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2344,7 +2444,9 @@ extension Google_Protobuf_ServiceOptions {
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
         if self.deprecated != nil { size += 2 + 1 }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -2353,9 +2455,11 @@ extension Google_Protobuf_ServiceOptions {
             writer.writeTag(264)
             writer.writeBool(value)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2368,7 +2472,7 @@ extension Google_Protobuf_ServiceOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2388,7 +2492,9 @@ extension Google_Protobuf_MethodOptions {
         var size = self.unknownFields.bytes.count
         if self.deprecated != nil { size += 2 + 1 }
         if let value = self.idempotencyLevel { size += 2 + ProtobufSize.int32(value.rawValue) }
-        for value in self.uninterpretedOption { size += 2 + sizes.message(value) }
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -2401,9 +2507,11 @@ extension Google_Protobuf_MethodOptions {
             writer.writeTag(272)
             writer.writeInt32(value.rawValue)
         }
-        for value in self.uninterpretedOption {
-            writer.writeTag(7994)
-            writer.writeMessage(value)
+        self.uninterpretedOption.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(7994)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2424,7 +2532,7 @@ extension Google_Protobuf_MethodOptions {
             case 7994:
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                self.uninterpretedOption.append(value)
+                ProtobufReader.append(value, to: &self.uninterpretedOption)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2442,7 +2550,9 @@ extension Google_Protobuf_UninterpretedOption {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.name { size += 1 + sizes.message(value) }
+        self.name.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.identifierValue { size += 1 + ProtobufSize.string(value) }
         if let value = self.positiveIntValue { size += 1 + ProtobufSize.varint(value) }
         if let value = self.negativeIntValue { size += 1 + ProtobufSize.int64(value) }
@@ -2453,9 +2563,11 @@ extension Google_Protobuf_UninterpretedOption {
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.name {
-            writer.writeTag(18)
-            writer.writeMessage(value)
+        self.name.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(18)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.identifierValue {
             writer.writeTag(26)
@@ -2490,7 +2602,7 @@ extension Google_Protobuf_UninterpretedOption {
             case 18:
                 var value = Google_Protobuf_UninterpretedOption.NamePart()
                 try reader.readMessage(into: &value)
-                self.name.append(value)
+                ProtobufReader.append(value, to: &self.name)
             case 26:
                 self.identifierValue = try reader.readString()
             case 32:
@@ -2559,14 +2671,18 @@ extension Google_Protobuf_SourceCodeInfo {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.location { size += 1 + sizes.message(value) }
+        self.location.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.location {
-            writer.writeTag(10)
-            writer.writeMessage(value)
+        self.location.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2577,7 +2693,7 @@ extension Google_Protobuf_SourceCodeInfo {
             case 10:
                 var value = Google_Protobuf_SourceCodeInfo.Location()
                 try reader.readMessage(into: &value)
-                self.location.append(value)
+                ProtobufReader.append(value, to: &self.location)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2604,7 +2720,9 @@ extension Google_Protobuf_SourceCodeInfo.Location {
         }
         if let value = self.leadingComments { size += 1 + ProtobufSize.string(value) }
         if let value = self.trailingComments { size += 1 + ProtobufSize.string(value) }
-        for value in self.leadingDetachedComments { size += 1 + ProtobufSize.string(value) }
+        self.leadingDetachedComments.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
         return size
     }
 
@@ -2627,9 +2745,11 @@ extension Google_Protobuf_SourceCodeInfo.Location {
             writer.writeTag(34)
             writer.writeString(value)
         }
-        for value in self.leadingDetachedComments {
-            writer.writeTag(50)
-            writer.writeString(value)
+        self.leadingDetachedComments.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(50)
+                writer.writeString(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2638,19 +2758,19 @@ extension Google_Protobuf_SourceCodeInfo.Location {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 8:
-                self.path.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.path)
             case 10:
-                try reader.readPacked(into: &self.path) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.path) { Int32(truncatingIfNeeded: $0) }
             case 16:
-                self.span.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.span)
             case 18:
-                try reader.readPacked(into: &self.span) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.span) { Int32(truncatingIfNeeded: $0) }
             case 26:
                 self.leadingComments = try reader.readString()
             case 34:
                 self.trailingComments = try reader.readString()
             case 50:
-                self.leadingDetachedComments.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.leadingDetachedComments)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2665,14 +2785,18 @@ extension Google_Protobuf_GeneratedCodeInfo {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.annotation { size += 1 + sizes.message(value) }
+        self.annotation.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.annotation {
-            writer.writeTag(10)
-            writer.writeMessage(value)
+        self.annotation.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -2683,7 +2807,7 @@ extension Google_Protobuf_GeneratedCodeInfo {
             case 10:
                 var value = Google_Protobuf_GeneratedCodeInfo.Annotation()
                 try reader.readMessage(into: &value)
-                self.annotation.append(value)
+                ProtobufReader.append(value, to: &self.annotation)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2734,9 +2858,9 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 8:
-                self.path.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.path)
             case 10:
-                try reader.readPacked(into: &self.path) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.path) { Int32(truncatingIfNeeded: $0) }
             case 18:
                 self.sourceFile = try reader.readString()
             case 24:

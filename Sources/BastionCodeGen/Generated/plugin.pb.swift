@@ -217,17 +217,23 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.fileToGenerate { size += 1 + ProtobufSize.string(value) }
+        self.fileToGenerate.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.string(values[index]) }
+        }
         if let value = self.parameter { size += 1 + ProtobufSize.string(value) }
         if let value = self.compilerVersion { size += 1 + sizes.message(value) }
-        for value in self.protoFile { size += 1 + sizes.message(value) }
+        self.protoFile.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.fileToGenerate {
-            writer.writeTag(10)
-            writer.writeString(value)
+        self.fileToGenerate.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeString(values[index])
+            }
         }
         if let value = self.parameter {
             writer.writeTag(18)
@@ -237,9 +243,11 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
             writer.writeTag(26)
             writer.writeMessage(value)
         }
-        for value in self.protoFile {
-            writer.writeTag(122)
-            writer.writeMessage(value)
+        self.protoFile.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(122)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -248,7 +256,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
-                self.fileToGenerate.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.fileToGenerate)
             case 18:
                 self.parameter = try reader.readString()
             case 26:
@@ -259,7 +267,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
             case 122:
                 var value = Google_Protobuf_FileDescriptorProto()
                 try reader.readMessage(into: &value)
-                self.protoFile.append(value)
+                ProtobufReader.append(value, to: &self.protoFile)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -276,7 +284,9 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
         var size = self.unknownFields.bytes.count
         if let value = self.error { size += 1 + ProtobufSize.string(value) }
         if let value = self.supportedFeatures { size += 1 + ProtobufSize.varint(value) }
-        for value in self.file { size += 1 + sizes.message(value) }
+        self.file.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -289,9 +299,11 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
             writer.writeTag(16)
             writer.writeUInt64(value)
         }
-        for value in self.file {
-            writer.writeTag(122)
-            writer.writeMessage(value)
+        self.file.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(122)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -306,7 +318,7 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
             case 122:
                 var value = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
                 try reader.readMessage(into: &value)
-                self.file.append(value)
+                ProtobufReader.append(value, to: &self.file)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

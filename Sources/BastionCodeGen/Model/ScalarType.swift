@@ -68,6 +68,39 @@ enum ScalarType: Equatable {
 
     var isPackable: Bool { self != .string && self != .bytes }
 
+    /// Whether values are reference-counted (`String`, `[UInt8]`): repeated fields of them are
+    /// iterated in place so that no element is retained and released per value.
+    var isReferenceCounted: Bool { self == .string || self == .bytes }
+
+    /// For the 4- and 8-byte types: the width and a closure turning the raw little-endian bits
+    /// into the Swift value and back. Packed fields of them are copied as one block.
+    var packedFixed: (width: Int, fromBits: String, toBits: String)? {
+        switch self {
+        case .fixed32: (4, "{ $0 }", "{ $0 }")
+        case .sfixed32: (4, "{ Int32(bitPattern: $0) }", "{ UInt32(bitPattern: $0) }")
+        case .float: (4, "{ Float(bitPattern: $0) }", "{ $0.bitPattern }")
+        case .fixed64: (8, "{ $0 }", "{ $0 }")
+        case .sfixed64: (8, "{ Int64(bitPattern: $0) }", "{ UInt64(bitPattern: $0) }")
+        case .double: (8, "{ Double(bitPattern: $0) }", "{ $0.bitPattern }")
+        default: nil
+        }
+    }
+
+    /// For varint types: a closure from the raw varint (`UInt64`) to the Swift value, as the
+    /// `read…` methods convert it.
+    var fromVarint: String? {
+        switch self {
+        case .int32: "{ Int32(truncatingIfNeeded: $0) }"
+        case .int64: "{ Int64(bitPattern: $0) }"
+        case .uint32: "{ UInt32(truncatingIfNeeded: $0) }"
+        case .uint64: "{ $0 }"
+        case .sint32: "{ ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }"
+        case .sint64: "{ ZigZag.decode($0) }"
+        case .bool: "{ $0 != 0 }"
+        default: nil
+        }
+    }
+
     var readMethod: String {
         switch self {
         case .double: "readDouble"

@@ -248,6 +248,10 @@ struct MessageRenderer {
                 }
             } else if case .scalar(let scalar) = field.kind, let fixed = scalar.fixedSize {
                 printer.line("size += \(name).count * \(tagBytes + fixed)")
+            } else if isIteratedInPlace(field.kind) {
+                printer.block("\(name).withUnsafeBufferPointer { values in") { printer in
+                    printer.line("for index in values.indices { size += \(tagBytes) + \(valueSize(field.kind, "values[index]", number: field.number)) }")
+                }
             } else {
                 printer.line("for value in \(name) { size += \(tagBytes) + \(valueSize(field.kind, "value", number: field.number)) }")
             }
@@ -327,12 +331,23 @@ struct MessageRenderer {
             if packed {
                 printer.block("if !\(name).isEmpty") { printer in
                     printer.line("writer.writeTag(\(field.packedTag))")
+                    if case .scalar(let scalar) = field.kind, let fixed = scalar.packedFixed {
+                        printer.line("writer.writePackedFixed\(fixed.width * 8)(\(name), \(fixed.toBits))")
+                        return
+                    }
                     if case .scalar(let scalar) = field.kind, let fixed = scalar.fixedSize {
                         printer.line("writer.writeVarint(UInt64(\(name).count * \(fixed)))")
                     } else {
                         printer.line("writer.writeRecordedLength()")
                     }
                     printer.line("for value in \(name) { \(writeValue(field.kind, "value", number: field.number)) }")
+                }
+            } else if isIteratedInPlace(field.kind) {
+                printer.block("\(name).withUnsafeBufferPointer { values in") { printer in
+                    printer.block("for index in values.indices") { printer in
+                        printer.line("writer.writeTag(\(field.tag))")
+                        printer.line(writeValue(field.kind, "values[index]", number: field.number))
+                    }
                 }
             } else {
                 printer.block("for value in \(name)") { printer in
@@ -428,19 +443,22 @@ struct MessageRenderer {
             readValue(field.kind, number: field.number, assign: { "\(name) = \($0)" }, into: &printer,
                       existing: "\(name) ?? .init()", release: "\(name) = nil")
         case .repeated:
-            readValue(field.kind, number: field.number, assign: { "\(name).append(\($0))" }, into: &printer)
+            readValue(field.kind, number: field.number, assign: { "ProtobufReader.append(\($0), to: &\(name))" }, into: &printer)
             if isPackable(field.kind) {
                 printer.outdent()
                 printer.line("case \(field.packedTag):")
                 printer.indent()
                 switch field.kind {
                 case .scalar(let scalar):
-                    let size = scalar.fixedSize.map { ", elementSize: \($0)" } ?? ""
-                    printer.line("try reader.readPacked(into: &\(name)\(size)) { reader throws(ProtobufError) in try reader.\(scalar.readMethod)() }")
+                    if let fixed = scalar.packedFixed {
+                        printer.line("try reader.readPackedFixed\(fixed.width * 8)(into: &\(name)) \(fixed.fromBits)")
+                    } else if let convert = scalar.fromVarint {
+                        printer.line("try reader.readPackedVarints(into: &\(name)) \(convert)")
+                    }
                 case .enumeration(let enumeration) where enumeration.isClosed:
                     printer.line("try reader.readPackedClosedEnum(into: &\(name), fieldNumber: \(field.number), unknownFields: &self.unknownFields)")
                 case .enumeration(let enumeration):
-                    printer.line("try reader.readPacked(into: &\(name)) { reader throws(ProtobufError) in \(enumeration.swiftName)(rawValue: try reader.readInt32()) }")
+                    printer.line("try reader.readPackedVarints(into: &\(name)) { \(enumeration.swiftName)(rawValue: Int32(truncatingIfNeeded: $0)) }")
                 default:
                     break
                 }
@@ -495,6 +513,16 @@ struct MessageRenderer {
             }
             readValue(field.kind, number: field.number, assign: { "\(oneof) = .\(caseName)(\($0))" }, into: &printer,
                       existing: existing, release: release)
+        }
+    }
+
+    /// Repeated fields whose elements hold references are iterated through their buffer, so that
+    /// each element is lent to the size and write calls rather than copied (retained and released).
+    private func isIteratedInPlace(_ kind: MessageModel.ValueKind) -> Bool {
+        switch kind {
+        case .scalar(let scalar): scalar.isReferenceCounted
+        case .enumeration: false
+        case .message, .group: true
         }
     }
 

@@ -45,7 +45,24 @@ extension ProtobufMessage {
     public func serializedBytes() -> [UInt8] {
         var sizes = ProtobufSizeCache()
         let size = protobufSize(&sizes)
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+        // The writer gets `slack` bytes beyond the exact size, so that it can store a varint
+        // without first computing its length, also at the end of the message. The check that
+        // exactly `size` bytes were written stays: a size bug traps rather than truncating.
+        let slack = 16
+        if size <= 1024 &- slack {
+            // Small outputs are encoded on the stack and copied into an array of the exact size:
+            // `[UInt8](UnsafeBufferPointer)` is specialised, whereas allocating an uninitialised
+            // array goes through an unspecialised standard-library path that looks up the array
+            // storage's generic metadata on every call (about 300 instructions, as much as
+            // encoding a small message).
+            return withUnsafeTemporaryAllocation(byteCount: size &+ slack, alignment: 8) { buffer in
+                var writer = ProtobufWriter(buffer: buffer, sizeCache: sizes)
+                protobufEncode(to: &writer)
+                precondition(writer.bytesWritten == size, "protobuf size computation disagreed with encoding")
+                return [UInt8](UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size))
+            }
+        }
+        return [UInt8](unsafeUninitializedCapacity: size &+ slack) { buffer, initialized in
             var writer = ProtobufWriter(buffer: UnsafeMutableRawBufferPointer(buffer), sizeCache: sizes)
             protobufEncode(to: &writer)
             precondition(writer.bytesWritten == size, "protobuf size computation disagreed with encoding")
@@ -62,6 +79,7 @@ extension ProtobufMessage {
         precondition(buffer.count == size, "buffer holds \(buffer.count) bytes, the message needs \(size)")
         var writer = ProtobufWriter(buffer: buffer, sizeCache: sizes)
         protobufEncode(to: &writer)
+        precondition(writer.bytesWritten == size, "protobuf size computation disagreed with encoding")
     }
 
     /// Decodes a message from protobuf's binary format.
@@ -107,3 +125,4 @@ extension ProtobufMessage {
         }
     }
 }
+

@@ -2,6 +2,11 @@
 ///
 /// The reader never reads outside `[start, end)`; nested messages narrow `end` for their length
 /// and restore it afterwards. Every malformed input becomes a ``ProtobufError``.
+///
+/// The common cases (one-byte tags, one-byte varints, ASCII strings) take short inlined paths;
+/// everything else, and the construction of every error, lives in out-of-line functions
+/// (`ProtobufReader+Slow.swift`) so that the hot paths stay small enough to inline into generated
+/// decoders.
 public struct ProtobufReader {
     @usableFromInline
     let start: UnsafeRawPointer
@@ -42,144 +47,132 @@ public struct ProtobufReader {
     @inlinable
     var remaining: Int { end - position }
 
-    @inlinable
-    func error(_ code: ProtobufError.Code, _ message: String) -> ProtobufError {
-        ProtobufError(code: code, message: message, offset: offset)
-    }
-
     // MARK: Tags
 
     /// The next tag of the current message, or nil at its end.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func nextTag() throws(ProtobufError) -> ProtobufTag? {
-        guard position < end else {
-            if openGroup != 0 {
-                throw error(.truncated, "group \(openGroup) has no end tag")
+        if _fastPath(position < end) {
+            let first = position.load(as: UInt8.self)
+            // A one-byte tag with a field number (>= 1) and wire type 0, 1, 2, 3 or 5: bits
+            // 0b101111 of 0x2F. Anything else (end of a group, longer tags, errors) goes the slow way.
+            if _fastPath(first >= 8 && first < 0x80 && (0x2F &>> (first & 7)) & 1 != 0) {
+                tagStart = position
+                position += 1
+                return ProtobufTag(rawValue: UInt32(truncatingIfNeeded: first))
             }
-            return nil
         }
-        tagStart = position
-        let first = position.load(as: UInt8.self)
-        let raw: UInt64
-        if first < 0x80 {
-            position += 1
-            raw = UInt64(first)
-        } else {
-            raw = try readVarint()
-        }
-        guard raw <= UInt64(UInt32.max) else {
-            throw error(.invalidFieldNumber, "tag \(raw) is out of range")
-        }
-        let tag = ProtobufTag(rawValue: UInt32(raw))
-        guard tag.fieldNumber != 0 else {
-            throw error(.invalidFieldNumber, "field number 0 is not allowed")
-        }
-        switch raw & 7 {
-        case 4:
-            guard tag.fieldNumber == openGroup else {
-                throw error(.unmatchedEndGroup, "end tag of group \(tag.fieldNumber) where none is open")
-            }
-            return nil
-        case 6, 7:
-            throw error(.invalidWireType, "wire type \(raw & 7) in field \(tag.fieldNumber)")
-        default:
-            return tag
-        }
+        return try nextTagSlow()
     }
 
     // MARK: Raw values
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readVarint() throws(ProtobufError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        var pointer = position
-        while pointer < end {
-            let byte = pointer.load(as: UInt8.self)
-            pointer += 1
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 {
-                position = pointer
-                return result
-            }
-            shift += 7
-            if shift >= 70 {
-                throw error(.malformedVarint, "varint longer than ten bytes")
+        if _fastPath(position < end) {
+            let first = position.load(as: UInt8.self)
+            if _fastPath(first < 0x80) {
+                position += 1
+                return UInt64(truncatingIfNeeded: first)
             }
         }
-        throw error(.truncated, "input ends inside a varint")
+        let (value, length) = ProtobufReader.decodeVarint(position, end: end)
+        guard _fastPath(length != 0) else { throw varintError() }
+        position += length
+        return value
     }
 
-    @inlinable
+    /// ``decodeVarint(_:end:)`` when at least eight bytes remain before `end`, inlined: varints of
+    /// up to eight bytes are decoded from one word, branch-free apart from the one-byte case, so
+    /// varints of mixed lengths in packed fields cost no mispredictions.
+    @inlinable @inline(__always)
+    static func decodeVarintInWord(_ start: UnsafeRawPointer, end: UnsafeRawPointer) -> (UInt64, Int) {
+        let word = UInt64(littleEndian: start.loadUnaligned(as: UInt64.self))
+        if word & 0x80 == 0 { return (word & 0x7F, 1) }
+        // Find the first byte without a continuation bit, keep the bytes up to it, and pack
+        // their 7-bit groups together.
+        let stops = ~word & 0x8080_8080_8080_8080
+        guard stops != 0 else { return decodeVarint(start, end: end) }
+        let length = stops.trailingZeroBitCount &>> 3 &+ 1
+        var bits = word & 0x7F7F_7F7F_7F7F_7F7F
+        if length < 8 { bits &= (1 &<< UInt64(length &<< 3)) &- 1 }
+        bits = (bits & 0x7F00_7F00_7F00_7F00) &>> 1 | (bits & 0x007F_007F_007F_007F)
+        bits = (bits & 0x3FFF_0000_3FFF_0000) &>> 2 | (bits & 0x0000_3FFF_0000_3FFF)
+        bits = (bits & 0x0FFF_FFFF_0000_0000) &>> 4 | (bits & 0x0000_0000_0FFF_FFFF)
+        return (bits, length)
+    }
+
+    @inlinable @inline(__always)
     public mutating func readFixed32() throws(ProtobufError) -> UInt32 {
-        guard remaining >= 4 else { throw error(.truncated, "input ends inside a fixed32") }
+        guard _fastPath(end - position >= 4) else { throw truncatedError("a fixed32") }
         let value = position.loadUnaligned(as: UInt32.self)
         position += 4
         return UInt32(littleEndian: value)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readFixed64() throws(ProtobufError) -> UInt64 {
-        guard remaining >= 8 else { throw error(.truncated, "input ends inside a fixed64") }
+        guard _fastPath(end - position >= 8) else { throw truncatedError("a fixed64") }
         let value = position.loadUnaligned(as: UInt64.self)
         position += 8
         return UInt64(littleEndian: value)
     }
 
     /// Reads a length prefix and checks that many bytes remain.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readLength() throws(ProtobufError) -> Int {
         let length = try readVarint()
-        guard length <= UInt64(remaining) else {
-            throw error(.invalidLength, "length \(length) exceeds the \(remaining) bytes that remain")
+        // `end - position` is never negative, so the unsigned comparison is exact.
+        guard _fastPath(length <= UInt64(truncatingIfNeeded: end - position)) else {
+            throw invalidLengthError(length)
         }
-        return Int(length)
+        return Int(truncatingIfNeeded: length)
     }
 
     // MARK: Scalar field values
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readInt32() throws(ProtobufError) -> Int32 { Int32(truncatingIfNeeded: try readVarint()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readInt64() throws(ProtobufError) -> Int64 { Int64(bitPattern: try readVarint()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt32() throws(ProtobufError) -> UInt32 { UInt32(truncatingIfNeeded: try readVarint()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt64() throws(ProtobufError) -> UInt64 { try readVarint() }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readSInt32() throws(ProtobufError) -> Int32 {
         ZigZag.decode(UInt32(truncatingIfNeeded: try readVarint()))
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readSInt64() throws(ProtobufError) -> Int64 { ZigZag.decode(try readVarint()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readSFixed32() throws(ProtobufError) -> Int32 { Int32(bitPattern: try readFixed32()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readSFixed64() throws(ProtobufError) -> Int64 { Int64(bitPattern: try readFixed64()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readFloat() throws(ProtobufError) -> Float { Float(bitPattern: try readFixed32()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readDouble() throws(ProtobufError) -> Double { Double(bitPattern: try readFixed64()) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readBool() throws(ProtobufError) -> Bool { try readVarint() != 0 }
 
+    /// Reads a `string` value; invalid UTF-8 (overlong forms, surrogates, values above U+10FFFF,
+    /// truncated sequences) is an error, as proto3 requires.
     @inlinable
     public mutating func readString() throws(ProtobufError) -> String {
         let length = try readLength()
-        let bytes = UnsafeRawBufferPointer(start: position, count: length)
-        guard let string = String(validating: bytes, as: UTF8.self) else {
-            throw error(.invalidUTF8, "string field holds invalid UTF-8")
-        }
+        guard length != 0 else { return "" }
+        guard let string = ProtobufUTF8.string(position, count: length) else { throw invalidUTF8Error() }
         position += length
         return string
     }
@@ -187,9 +180,21 @@ public struct ProtobufReader {
     @inlinable
     public mutating func readBytes() throws(ProtobufError) -> [UInt8] {
         let length = try readLength()
-        let bytes = [UInt8](UnsafeRawBufferPointer(start: position, count: length))
+        guard length != 0 else { return [] }
+        let bytes = ProtobufReader.copyBytes(position, count: length)
         position += length
         return bytes
+    }
+
+    // MARK: Repeated values
+
+    /// Appends one element of a repeated field. The first append makes room for four elements,
+    /// so that short repeated fields (a few tags, a few sub-messages) grow once instead of three
+    /// times.
+    @inlinable @inline(__always)
+    public static func append<Element>(_ element: Element, to array: inout [Element]) {
+        if _slowPath(array.capacity == 0) { array.reserveCapacity(4) }
+        array.append(element)
     }
 
     // MARK: Packed repeated values
@@ -205,15 +210,112 @@ public struct ProtobufReader {
         let outerEnd = end
         end = position + length
         if let elementSize {
-            guard length % elementSize == 0 else {
-                throw error(.invalidLength, "packed payload of \(length) bytes is not a multiple of \(elementSize)")
-            }
+            guard length % elementSize == 0 else { throw packedLengthError(length, elementSize: elementSize) }
             array.reserveCapacity(array.count + length / elementSize)
         }
         while position < end {
             array.append(try readElement(&self))
         }
         end = outerEnd
+    }
+
+    /// Reads a packed field of varints (`int32`, `int64`, `uint32`, `uint64`, `sint32`, `sint64`,
+    /// `bool`, open enums), converting each raw varint with `convert`.
+    ///
+    /// The payload's element count is the number of bytes without a continuation bit, so the
+    /// array grows once to its exact final size before any element is read.
+    @inlinable
+    public mutating func readPackedVarints<Element>(
+        into array: inout [Element],
+        _ convert: (UInt64) -> Element
+    ) throws(ProtobufError) {
+        let length = try readLength()
+        guard length != 0 else { return }
+        let count = ProtobufReader.countVarintEnds(position, count: length)
+        let outerEnd = end
+        end = position + length
+        let first = array.count
+        // Placeholders the loop overwrites; removed again if the payload turns out malformed.
+        array.append(contentsOf: repeatElement(convert(0), count: count))
+        let payloadEnd = end
+        var pointer = position
+        let complete = array.withUnsafeMutableBufferPointer { buffer -> Bool in
+            var index = first
+            while index < buffer.count {
+                let value: UInt64
+                let length: Int
+                if payloadEnd - pointer >= 8 {
+                    (value, length) = ProtobufReader.decodeVarintInWord(pointer, end: payloadEnd)
+                } else {
+                    (value, length) = ProtobufReader.decodeVarint(pointer, end: payloadEnd)
+                }
+                guard length != 0 else { return false }
+                buffer[index] = convert(value)
+                pointer += length
+                index &+= 1
+            }
+            return true
+        }
+        position = pointer
+        // Every varint ends in exactly one byte below 0x80, so `count` reads consume the payload
+        // unless it ends inside a varint (or holds one longer than ten bytes).
+        guard complete && position == payloadEnd else {
+            array.removeSubrange(first...)
+            throw complete ? truncatedError("a varint") : varintError()
+        }
+        end = outerEnd
+    }
+
+    /// Reads a packed field of 4-byte values (`fixed32`, `sfixed32`, `float`): one copy of the
+    /// payload on little-endian hosts. `Element` must have the layout of `UInt32`.
+    @inlinable
+    public mutating func readPackedFixed32<Element>(
+        into array: inout [Element],
+        _ convert: (UInt32) -> Element
+    ) throws(ProtobufError) {
+        precondition(MemoryLayout<Element>.size == 4 && MemoryLayout<Element>.stride == 4)
+        let length = try readLength()
+        guard length % 4 == 0 else { throw packedLengthError(length, elementSize: 4) }
+        guard length != 0 else { return }
+        let first = array.count
+        array.append(contentsOf: repeatElement(convert(0), count: length / 4))
+        let source = position
+        array.withUnsafeMutableBufferPointer { buffer in
+            #if _endian(little)
+            UnsafeMutableRawPointer(buffer.baseAddress! + first).copyMemory(from: source, byteCount: length)
+            #else
+            for index in 0..<(length / 4) {
+                buffer[first + index] = convert(UInt32(littleEndian: source.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+            }
+            #endif
+        }
+        position += length
+    }
+
+    /// Reads a packed field of 8-byte values (`fixed64`, `sfixed64`, `double`): one copy of the
+    /// payload on little-endian hosts. `Element` must have the layout of `UInt64`.
+    @inlinable
+    public mutating func readPackedFixed64<Element>(
+        into array: inout [Element],
+        _ convert: (UInt64) -> Element
+    ) throws(ProtobufError) {
+        precondition(MemoryLayout<Element>.size == 8 && MemoryLayout<Element>.stride == 8)
+        let length = try readLength()
+        guard length % 8 == 0 else { throw packedLengthError(length, elementSize: 8) }
+        guard length != 0 else { return }
+        let first = array.count
+        array.append(contentsOf: repeatElement(convert(0), count: length / 8))
+        let source = position
+        array.withUnsafeMutableBufferPointer { buffer in
+            #if _endian(little)
+            UnsafeMutableRawPointer(buffer.baseAddress! + first).copyMemory(from: source, byteCount: length)
+            #else
+            for index in 0..<(length / 8) {
+                buffer[first + index] = convert(UInt64(littleEndian: source.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)))
+            }
+            #endif
+        }
+        position += length
     }
 
     /// Reads a packed field of a closed (proto2) enum: unknown numbers go to `unknownFields`,
@@ -253,16 +355,14 @@ public struct ProtobufReader {
     @inlinable
     public mutating func readMessage<Message: ProtobufMessage>(into message: inout Message) throws(ProtobufError) {
         let length = try readLength()
-        guard depthRemaining > 0 else {
-            throw error(.depthLimitExceeded, "messages nest deeper than \(options.maxDepth)")
-        }
+        guard _fastPath(depthRemaining > 0) else { throw depthError("messages") }
         let outerEnd = end
         let outerGroup = openGroup
         end = position + length
         openGroup = 0
-        depthRemaining -= 1
+        depthRemaining &-= 1
         try message.protobufDecode(from: &self)
-        depthRemaining += 1
+        depthRemaining &+= 1
         openGroup = outerGroup
         end = outerEnd
     }
@@ -273,9 +373,7 @@ public struct ProtobufReader {
         into message: inout Message,
         fieldNumber: Int
     ) throws(ProtobufError) {
-        guard depthRemaining > 0 else {
-            throw error(.depthLimitExceeded, "groups nest deeper than \(options.maxDepth)")
-        }
+        guard depthRemaining > 0 else { throw depthError("groups") }
         let outerGroup = openGroup
         openGroup = fieldNumber
         depthRemaining -= 1
@@ -291,9 +389,7 @@ public struct ProtobufReader {
         _ readField: (inout ProtobufReader, ProtobufTag) throws(ProtobufError) -> Void
     ) throws(ProtobufError) {
         let length = try readLength()
-        guard depthRemaining > 0 else {
-            throw error(.depthLimitExceeded, "messages nest deeper than \(options.maxDepth)")
-        }
+        guard depthRemaining > 0 else { throw depthError("messages") }
         let outerEnd = end
         let outerGroup = openGroup
         end = position + length
@@ -337,41 +433,6 @@ public struct ProtobufReader {
         if !options.discardUnknownFields {
             unknownFields.append(UnsafeRawBufferPointer(start: fieldStart, count: position - fieldStart))
         }
-    }
-
-    @inlinable
-    mutating func skipValue(of tag: ProtobufTag) throws(ProtobufError) {
-        switch tag.rawValue & 7 {
-        case 0:
-            _ = try readVarint()
-        case 1:
-            guard remaining >= 8 else { throw error(.truncated, "input ends inside a fixed64") }
-            position += 8
-        case 2:
-            position += try readLength()
-        case 3:
-            try skipGroup(fieldNumber: tag.fieldNumber)
-        case 5:
-            guard remaining >= 4 else { throw error(.truncated, "input ends inside a fixed32") }
-            position += 4
-        default:
-            throw error(.invalidWireType, "wire type \(tag.rawValue & 7) in field \(tag.fieldNumber)")
-        }
-    }
-
-    @usableFromInline
-    mutating func skipGroup(fieldNumber: Int) throws(ProtobufError) {
-        guard depthRemaining > 0 else {
-            throw error(.depthLimitExceeded, "groups nest deeper than \(options.maxDepth)")
-        }
-        let outerGroup = openGroup
-        openGroup = fieldNumber
-        depthRemaining -= 1
-        while let tag = try nextTag() {
-            try skipValue(of: tag)
-        }
-        depthRemaining += 1
-        openGroup = outerGroup
     }
 
     /// Whether the whole input was consumed; decoding checks this at the top level.

@@ -388,7 +388,9 @@ extension Bastion_Policy_V1_Integrity {
         if !self.statement.isEmpty { size += 1 + ProtobufSize.string(self.statement) }
         if self.notARisk { size += 1 + 1 }
         if !self.remark.isEmpty { size += 1 + ProtobufSize.string(self.remark) }
-        for value in self.checks { size += 1 + sizes.message(value) }
+        self.checks.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -405,9 +407,11 @@ extension Bastion_Policy_V1_Integrity {
             writer.writeTag(26)
             writer.writeString(self.remark)
         }
-        for value in self.checks {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.checks.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -424,7 +428,7 @@ extension Bastion_Policy_V1_Integrity {
             case 34:
                 var value = Bastion_Policy_V1_Check()
                 try reader.readMessage(into: &value)
-                self.checks.append(value)
+                ProtobufReader.append(value, to: &self.checks)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -494,7 +498,9 @@ extension Bastion_Policy_V1_Confidentiality {
         if !self.statement.isEmpty { size += 1 + ProtobufSize.string(self.statement) }
         if self.notARisk { size += 1 + 1 }
         if !self.remark.isEmpty { size += 1 + ProtobufSize.string(self.remark) }
-        for value in self.checks { size += 1 + sizes.message(value) }
+        self.checks.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -511,9 +517,11 @@ extension Bastion_Policy_V1_Confidentiality {
             writer.writeTag(26)
             writer.writeString(self.remark)
         }
-        for value in self.checks {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.checks.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -530,7 +538,7 @@ extension Bastion_Policy_V1_Confidentiality {
             case 34:
                 var value = Bastion_Policy_V1_Check()
                 try reader.readMessage(into: &value)
-                self.checks.append(value)
+                ProtobufReader.append(value, to: &self.checks)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -666,7 +674,9 @@ extension Bastion_Policy_V1_SpamPrevention {
         if !self.statement.isEmpty { size += 1 + ProtobufSize.string(self.statement) }
         if self.notARisk { size += 1 + 1 }
         if !self.remark.isEmpty { size += 1 + ProtobufSize.string(self.remark) }
-        for value in self.rateLimits { size += 1 + sizes.message(value) }
+        self.rateLimits.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.proofOfWork { size += 1 + sizes.message(value) }
         return size
     }
@@ -684,9 +694,11 @@ extension Bastion_Policy_V1_SpamPrevention {
             writer.writeTag(26)
             writer.writeString(self.remark)
         }
-        for value in self.rateLimits {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.rateLimits.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.proofOfWork {
             writer.writeTag(42)
@@ -707,7 +719,7 @@ extension Bastion_Policy_V1_SpamPrevention {
             case 34:
                 var value = Bastion_Policy_V1_RateLimit()
                 try reader.readMessage(into: &value)
-                self.rateLimits.append(value)
+                ProtobufReader.append(value, to: &self.rateLimits)
             case 42:
                 var value = self.proofOfWork ?? .init()
                 self.proofOfWork = nil

@@ -220,7 +220,9 @@ extension RPCCallHeader {
         var size = self.unknownFields.bytes.count
         if !self.method.isEmpty { size += 1 + ProtobufSize.string(self.method) }
         if self.timeoutMillis != 0 { size += 1 + ProtobufSize.varint(self.timeoutMillis) }
-        for value in self.metadata { size += 1 + sizes.message(value) }
+        self.metadata.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -233,9 +235,11 @@ extension RPCCallHeader {
             writer.writeTag(16)
             writer.writeUInt64(self.timeoutMillis)
         }
-        for value in self.metadata {
-            writer.writeTag(26)
-            writer.writeMessage(value)
+        self.metadata.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(26)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -250,7 +254,7 @@ extension RPCCallHeader {
             case 26:
                 var value = RPCMetadataEntry()
                 try reader.readMessage(into: &value)
-                self.metadata.append(value)
+                ProtobufReader.append(value, to: &self.metadata)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -265,14 +269,18 @@ extension RPCResponseHeader {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.metadata { size += 1 + sizes.message(value) }
+        self.metadata.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.metadata {
-            writer.writeTag(10)
-            writer.writeMessage(value)
+        self.metadata.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -283,7 +291,7 @@ extension RPCResponseHeader {
             case 10:
                 var value = RPCMetadataEntry()
                 try reader.readMessage(into: &value)
-                self.metadata.append(value)
+                ProtobufReader.append(value, to: &self.metadata)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -353,7 +361,9 @@ extension RPCCallTrailer {
         if self.code.rawValue != 0 { size += 1 + ProtobufSize.int32(self.code.rawValue) }
         if !self.message.isEmpty { size += 1 + ProtobufSize.string(self.message) }
         if let value = self.details { size += 1 + sizes.message(value) }
-        for value in self.metadata { size += 1 + sizes.message(value) }
+        self.metadata.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -370,9 +380,11 @@ extension RPCCallTrailer {
             writer.writeTag(26)
             writer.writeMessage(value)
         }
-        for value in self.metadata {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.metadata.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -392,7 +404,7 @@ extension RPCCallTrailer {
             case 34:
                 var value = RPCMetadataEntry()
                 try reader.readMessage(into: &value)
-                self.metadata.append(value)
+                ProtobufReader.append(value, to: &self.metadata)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

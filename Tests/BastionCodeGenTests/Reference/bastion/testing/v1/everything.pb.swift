@@ -179,9 +179,9 @@ extension Bastion_Testing_V1_Keywords {
             case 34:
                 self.`default` = try reader.readString()
             case 40:
-                self.`protocol`.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.`protocol`)
             case 42:
-                try reader.readPacked(into: &self.`protocol`) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.`protocol`) { Int32(truncatingIfNeeded: $0) }
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -231,14 +231,20 @@ extension Bastion_Testing_V1_Everything {
         if !self.rFixed32.isEmpty { size += 2 + ProtobufSize.lengthDelimited(self.rFixed32.count * 4) }
         if !self.rDouble.isEmpty { size += 2 + ProtobufSize.lengthDelimited(self.rDouble.count * 8) }
         if !self.rBool.isEmpty { size += 2 + ProtobufSize.lengthDelimited(self.rBool.count * 1) }
-        for value in self.rString { size += 2 + ProtobufSize.string(value) }
-        for value in self.rBytes { size += 2 + ProtobufSize.bytes(value) }
+        self.rString.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + ProtobufSize.string(values[index]) }
+        }
+        self.rBytes.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + ProtobufSize.bytes(values[index]) }
+        }
         if !self.rColor.isEmpty {
             var payload = 0
             for value in self.rColor { payload += ProtobufSize.int32(value.rawValue) }
             size += 2 + sizes.record(payload)
         }
-        for value in self.rNested { size += 2 + sizes.message(value) }
+        self.rNested.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         for value in self.rUint64Unpacked { size += 2 + ProtobufSize.varint(value) }
         for (key, value) in self.mStringInt32 {
             let slot = sizes.reserveSlot()
@@ -396,35 +402,39 @@ extension Bastion_Testing_V1_Everything {
         }
         if !self.rFixed32.isEmpty {
             writer.writeTag(258)
-            writer.writeVarint(UInt64(self.rFixed32.count * 4))
-            for value in self.rFixed32 { writer.writeFixed32(value) }
+            writer.writePackedFixed32(self.rFixed32, { $0 })
         }
         if !self.rDouble.isEmpty {
             writer.writeTag(266)
-            writer.writeVarint(UInt64(self.rDouble.count * 8))
-            for value in self.rDouble { writer.writeDouble(value) }
+            writer.writePackedFixed64(self.rDouble, { $0.bitPattern })
         }
         if !self.rBool.isEmpty {
             writer.writeTag(274)
             writer.writeVarint(UInt64(self.rBool.count * 1))
             for value in self.rBool { writer.writeBool(value) }
         }
-        for value in self.rString {
-            writer.writeTag(282)
-            writer.writeString(value)
+        self.rString.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(282)
+                writer.writeString(values[index])
+            }
         }
-        for value in self.rBytes {
-            writer.writeTag(290)
-            writer.writeBytes(value)
+        self.rBytes.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(290)
+                writer.writeBytes(values[index])
+            }
         }
         if !self.rColor.isEmpty {
             writer.writeTag(298)
             writer.writeRecordedLength()
             for value in self.rColor { writer.writeInt32(value.rawValue) }
         }
-        for value in self.rNested {
-            writer.writeTag(306)
-            writer.writeMessage(value)
+        self.rNested.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(306)
+                writer.writeMessage(values[index])
+            }
         }
         for value in self.rUint64Unpacked {
             writer.writeTag(312)
@@ -565,41 +575,41 @@ extension Bastion_Testing_V1_Everything {
             case 185:
                 self.oDouble = try reader.readDouble()
             case 240:
-                self.rInt32.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.rInt32)
             case 242:
-                try reader.readPacked(into: &self.rInt32) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.rInt32) { Int32(truncatingIfNeeded: $0) }
             case 248:
-                self.rSint64.append(try reader.readSInt64())
+                ProtobufReader.append(try reader.readSInt64(), to: &self.rSint64)
             case 250:
-                try reader.readPacked(into: &self.rSint64) { reader throws(ProtobufError) in try reader.readSInt64() }
+                try reader.readPackedVarints(into: &self.rSint64) { ZigZag.decode($0) }
             case 261:
-                self.rFixed32.append(try reader.readFixed32())
+                ProtobufReader.append(try reader.readFixed32(), to: &self.rFixed32)
             case 258:
-                try reader.readPacked(into: &self.rFixed32, elementSize: 4) { reader throws(ProtobufError) in try reader.readFixed32() }
+                try reader.readPackedFixed32(into: &self.rFixed32) { $0 }
             case 265:
-                self.rDouble.append(try reader.readDouble())
+                ProtobufReader.append(try reader.readDouble(), to: &self.rDouble)
             case 266:
-                try reader.readPacked(into: &self.rDouble, elementSize: 8) { reader throws(ProtobufError) in try reader.readDouble() }
+                try reader.readPackedFixed64(into: &self.rDouble) { Double(bitPattern: $0) }
             case 272:
-                self.rBool.append(try reader.readBool())
+                ProtobufReader.append(try reader.readBool(), to: &self.rBool)
             case 274:
-                try reader.readPacked(into: &self.rBool, elementSize: 1) { reader throws(ProtobufError) in try reader.readBool() }
+                try reader.readPackedVarints(into: &self.rBool) { $0 != 0 }
             case 282:
-                self.rString.append(try reader.readString())
+                ProtobufReader.append(try reader.readString(), to: &self.rString)
             case 290:
-                self.rBytes.append(try reader.readBytes())
+                ProtobufReader.append(try reader.readBytes(), to: &self.rBytes)
             case 296:
-                self.rColor.append(Bastion_Testing_V1_Color(rawValue: try reader.readInt32()))
+                ProtobufReader.append(Bastion_Testing_V1_Color(rawValue: try reader.readInt32()), to: &self.rColor)
             case 298:
-                try reader.readPacked(into: &self.rColor) { reader throws(ProtobufError) in Bastion_Testing_V1_Color(rawValue: try reader.readInt32()) }
+                try reader.readPackedVarints(into: &self.rColor) { Bastion_Testing_V1_Color(rawValue: Int32(truncatingIfNeeded: $0)) }
             case 306:
                 var value = Bastion_Testing_V1_Everything.Nested()
                 try reader.readMessage(into: &value)
-                self.rNested.append(value)
+                ProtobufReader.append(value, to: &self.rNested)
             case 312:
-                self.rUint64Unpacked.append(try reader.readUInt64())
+                ProtobufReader.append(try reader.readUInt64(), to: &self.rUint64Unpacked)
             case 314:
-                try reader.readPacked(into: &self.rUint64Unpacked) { reader throws(ProtobufError) in try reader.readUInt64() }
+                try reader.readPackedVarints(into: &self.rUint64Unpacked) { $0 }
             case 322:
                 var key: String = ""
                 var value: Int32 = 0
@@ -729,7 +739,9 @@ extension Bastion_Testing_V1_Everything.Nested {
         if self.a != 0 { size += 1 + ProtobufSize.int32(self.a) }
         if !self.b.isEmpty { size += 1 + ProtobufSize.string(self.b) }
         if let value = self.child { size += 1 + sizes.message(value) }
-        for value in self.children { size += 1 + sizes.message(value) }
+        self.children.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -746,9 +758,11 @@ extension Bastion_Testing_V1_Everything.Nested {
             writer.writeTag(26)
             writer.writeMessage(value)
         }
-        for value in self.children {
-            writer.writeTag(34)
-            writer.writeMessage(value)
+        self.children.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(34)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -768,7 +782,7 @@ extension Bastion_Testing_V1_Everything.Nested {
             case 34:
                 var value = Bastion_Testing_V1_Everything.Nested()
                 try reader.readMessage(into: &value)
-                self.children.append(value)
+                ProtobufReader.append(value, to: &self.children)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

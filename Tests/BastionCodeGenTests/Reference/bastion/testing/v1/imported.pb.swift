@@ -46,9 +46,9 @@ extension Bastion_Testing_Shared_Imported {
             case 10:
                 self.note = try reader.readString()
             case 16:
-                self.values.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.values)
             case 18:
-                try reader.readPacked(into: &self.values) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.values) { Int32(truncatingIfNeeded: $0) }
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

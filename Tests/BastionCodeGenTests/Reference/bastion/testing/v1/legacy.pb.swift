@@ -144,7 +144,9 @@ extension Bastion_Testing_V1_Legacy {
         }
         for value in self.unpackedValues { size += 1 + ProtobufSize.sint32(value) }
         if let value = self.extra { size += 2 + sizes.group(value) }
-        for value in self.item { size += 2 + sizes.group(value) }
+        self.item.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.group(values[index]) }
+        }
         if let value = self.child { size += 2 + sizes.message(value) }
         for (key, value) in self.modeMap {
             let slot = sizes.reserveSlot()
@@ -205,9 +207,11 @@ extension Bastion_Testing_V1_Legacy {
             writer.writeTag(83)
             writer.writeGroup(value, fieldNumber: 10)
         }
-        for value in self.item {
-            writer.writeTag(107)
-            writer.writeGroup(value, fieldNumber: 13)
+        self.item.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(107)
+                writer.writeGroup(values[index], fieldNumber: 13)
+            }
         }
         if let value = self.child {
             writer.writeTag(130)
@@ -261,7 +265,7 @@ extension Bastion_Testing_V1_Legacy {
             case 56:
                 let raw = try reader.readInt32()
                 if let value = Bastion_Testing_V1_Level(rawValue: raw) {
-                    self.levels.append(value)
+                    ProtobufReader.append(value, to: &self.levels)
                 }
                 else {
                     reader.keepUnknownEnumValue(raw, fieldNumber: 7, in: &self.unknownFields)
@@ -269,13 +273,13 @@ extension Bastion_Testing_V1_Legacy {
             case 58:
                 try reader.readPackedClosedEnum(into: &self.levels, fieldNumber: 7, unknownFields: &self.unknownFields)
             case 64:
-                self.packedValues.append(try reader.readInt32())
+                ProtobufReader.append(try reader.readInt32(), to: &self.packedValues)
             case 66:
-                try reader.readPacked(into: &self.packedValues) { reader throws(ProtobufError) in try reader.readInt32() }
+                try reader.readPackedVarints(into: &self.packedValues) { Int32(truncatingIfNeeded: $0) }
             case 72:
-                self.unpackedValues.append(try reader.readSInt32())
+                ProtobufReader.append(try reader.readSInt32(), to: &self.unpackedValues)
             case 74:
-                try reader.readPacked(into: &self.unpackedValues) { reader throws(ProtobufError) in try reader.readSInt32() }
+                try reader.readPackedVarints(into: &self.unpackedValues) { ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }
             case 83:
                 var value = self.extra ?? .init()
                 self.extra = nil
@@ -284,7 +288,7 @@ extension Bastion_Testing_V1_Legacy {
             case 107:
                 var value = Bastion_Testing_V1_Legacy.Item()
                 try reader.readGroup(into: &value, fieldNumber: 13)
-                self.item.append(value)
+                ProtobufReader.append(value, to: &self.item)
             case 130:
                 var value = self.child ?? .init()
                 self.child = nil
