@@ -126,6 +126,9 @@ enum DelimitedBytes {
 }
 
 extension Array: StoreKey where Element == UInt8 {
+    /// The bytes themselves: no copy.
+    public var storeKeyBytes: [UInt8] { self }
+
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         if delimited {
             DelimitedBytes.append(self, to: &bytes)

@@ -29,6 +29,10 @@ public protocol StoreKey: Sendable {
     ///     everything that is left.
     ///   - delimited: Whether the key was written in its self-delimiting form.
     init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws
+
+    /// The key's bytes as stored (not delimited). A requirement, with a default that calls
+    /// ``encodeStoreKey(into:delimited:)``, so that keys which are their own bytes skip the copy.
+    var storeKeyBytes: [UInt8] { get }
 }
 
 extension StoreKey {

@@ -20,12 +20,16 @@ final class LMDBTransaction: StorageWriteTransaction {
     /// Whether a write failed with MDB_MAP_FULL (the transaction is then unusable).
     private(set) var hitMapFull = false
     private unowned let engine: LMDBEngine
+    /// The engine's longest key, copied: reading it through the unowned reference on every key
+    /// check costs a strong retain and release.
+    private let maxKeySize: Int
 
     init(handle: OpaquePointer, isWrite: Bool, tables: [String: MDB_dbi], engine: LMDBEngine) {
         self.handle = handle
         self.isWrite = isWrite
         self.tables = tables
         self.engine = engine
+        self.maxKeySize = engine.maxKeySize
     }
 
     private var live: OpaquePointer {
@@ -50,8 +54,17 @@ final class LMDBTransaction: StorageWriteTransaction {
 
     // MARK: Tables
 
+    /// The table most recently looked up: transactions mostly work on one table at a time, and
+    /// comparing the name with the last one (usually the same string, so its bits are equal) is
+    /// cheaper than hashing it.
+    private var lastTable: (name: String, dbi: MDB_dbi)?
+
     private func table(_ name: String, create: Bool) throws -> MDB_dbi? {
+        if let lastTable, lastTable.name == name {
+            return lastTable.dbi
+        }
         if let dbi = self.tables[name] {
+            self.lastTable = (name, dbi)
             return dbi
         }
         guard create else {
@@ -232,12 +245,12 @@ final class LMDBTransaction: StorageWriteTransaction {
     }
 
     private func checkKey(_ key: [UInt8], table: String) throws {
-        guard !key.isEmpty, key.count <= self.engine.maxKeySize else {
+        guard !key.isEmpty, key.count <= self.maxKeySize else {
             throw StoreError(
                 code: .invalidArgument,
                 message: """
                     A key for table '\(table)' is \(key.count) bytes; keys must be 1 to \
-                    \(self.engine.maxKeySize) bytes
+                    \(self.maxKeySize) bytes
                     """
             )
         }

@@ -34,7 +34,8 @@ func decodeValue<Value: StoreValue>(_ type: Value.Type, from bytes: UnsafeRawBuf
     -> Value
 {
     do {
-        return try Value(storeBytes: Array(bytes))
+        // Through a typed buffer: `Array(UnsafeRawBufferPointer)` takes the generic sequence path.
+        return try Value(storeBytes: Array(bytes.assumingMemoryBound(to: UInt8.self)))
     } catch let error as StoreError {
         throw error
     } catch {
