@@ -50,6 +50,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
-        )
+        ),
+        // BastionStore's typed tables against the same loops in C over liblmdb (c/store_bench.c).
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: [
+                .product(name: "BastionStore", package: "Bastion"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

@@ -1,0 +1,217 @@
+// Get and put of 16-byte keys and 100-byte values through BastionStore's typed tables and
+// transactions, against the same loops in C over liblmdb (c/store_bench.c, built by c/build.sh).
+//
+//     swift run -c release --package-path Benchmarks StoreBench [--rows N] [--samples N]
+//         [--durability full|nometasync|nosync] [--only CELL] [--c PATH | --no-c] [--dir DIR]
+//
+// Cells: put and get, keys in sequential or random order, 1,000 operations per transaction
+// (`batch`) or one per transaction (`single`, 2,000 operations). Puts overwrite the rows the
+// first pass stored. Each cell: a warm-up run, then `samples` runs; the median ns/op is reported.
+// Both sides open the environment with BastionStore's flags; `--durability` picks its sync mode.
+import BastionStore
+import Foundation
+import Logging
+
+// MARK: Options
+
+var rows = 100_000
+var samples = 5
+var durabilityName = "nosync"
+var only: String?
+var directory = NSTemporaryDirectory() + "bastion-store-bench-\(getpid())"
+var cPath: String? = {
+    // Benchmarks/Sources/StoreBench/main.swift -> Benchmarks/c/.build/store_bench
+    let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    let path = packageDirectory.appendingPathComponent("c/.build/store_bench").path
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+}()
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    switch argument {
+    case "--rows": rows = Int(arguments.next() ?? "") ?? rows
+    case "--samples": samples = Int(arguments.next() ?? "") ?? samples
+    case "--durability": durabilityName = arguments.next() ?? durabilityName
+    case "--only": only = arguments.next()
+    case "--dir": directory = arguments.next() ?? directory
+    case "--c": cPath = arguments.next()
+    case "--no-c": cPath = nil
+    default:
+        print(
+            "usage: StoreBench [--rows N] [--samples N] [--durability full|nometasync|nosync] [--only CELL]"
+                + " [--c PATH | --no-c] [--dir DIR]"
+        )
+        exit(2)
+    }
+}
+let durability: LMDBConfiguration.Durability
+switch durabilityName {
+case "full": durability = .full
+case "nometasync": durability = .noMetaSync
+case "nosync": durability = .noSync
+default:
+    print("unknown durability \(durabilityName)")
+    exit(2)
+}
+
+// MARK: Rows (the same as c/store_bench.c)
+
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Key i: 8 zero bytes then i big-endian, so key order is row order.
+func key(_ i: Int) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: 16)
+    for b in 0..<8 { bytes[8 + b] = UInt8(truncatingIfNeeded: UInt64(i) >> (56 - 8 * UInt64(b))) }
+    return bytes
+}
+
+func value(_ i: Int) -> [UInt8] {
+    var rng = SplitMix64(state: UInt64(i))
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(104)
+    while bytes.count < 100 {
+        let word = rng.next()
+        for k in 0..<8 where bytes.count < 100 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * UInt64(k)))) }
+    }
+    return bytes
+}
+
+let keys = (0..<rows).map(key)
+let values = (0..<rows).map(value)
+var randomOrder = Array(0..<rows)
+var shuffle = SplitMix64(state: 42)
+for i in stride(from: rows - 1, to: 0, by: -1) {
+    let j = Int(shuffle.next() % UInt64(i + 1))
+    randomOrder.swapAt(i, j)
+}
+
+// MARK: Cells
+
+let batch = 1_000
+let single = 2_000
+nonisolated(unsafe) var sink = 0
+let table = Table<[UInt8], [UInt8]>("bench")
+
+var logger = Logger(label: "StoreBench")
+logger.logLevel = .warning
+try? FileManager.default.removeItem(atPath: directory)
+let store = try Store(path: directory, configuration: LMDBConfiguration(durability: durability), logger: logger)
+
+func threadCPUNanoseconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+}
+
+/// One run of `cell`: wall-clock and thread CPU time, in ns per operation.
+@MainActor
+func run(_ cell: String) throws -> (wall: Double, cpu: Double) {
+    let isGet = cell.hasPrefix("get")
+    let isRandom = cell.contains("random")
+    let isSingle = cell.contains("single")
+    let operations = isSingle ? single : rows
+    let perTransaction = isSingle ? 1 : batch
+    let clock = ContinuousClock()
+    let cpuStart = threadCPUNanoseconds()
+    let elapsed = try clock.measure {
+        var start = 0
+        while start < operations {
+            let end = min(start + perTransaction, operations)
+            if isGet {
+                try store.withReadTransaction { txn in
+                    for n in start..<end {
+                        let i = isRandom ? randomOrder[n % rows] : n
+                        let row = try txn.get(table, keys[i])!
+                        sink &+= Int(row[i % 100]) &+ row.count
+                    }
+                }
+            } else {
+                try store.withWriteTransactionBlocking { txn in
+                    for n in start..<end {
+                        let i = isRandom ? randomOrder[n % rows] : n
+                        try txn.put(table, keys[i], values[i])
+                    }
+                }
+            }
+            start = end
+        }
+    }
+    let cpu = (threadCPUNanoseconds() - cpuStart) / Double(operations)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return (seconds * 1e9 / Double(operations), cpu)
+}
+
+let cells = [
+    "put/sequential/batch", "put/random/batch", "put/random/single",
+    "get/sequential/batch", "get/random/batch", "get/random/single",
+]
+_ = try run("put/sequential/batch")  // fills the table
+struct Result {
+    var swift: (wall: Double, cpu: Double)?
+    var c: (wall: Double, cpu: Double)?
+}
+var results: [String: Result] = [:]
+for cell in cells where only == nil || only == cell {
+    _ = try run(cell)  // warm-up
+    let times = try (0..<samples).map { _ in try run(cell) }
+    let wall = times.map(\.wall).sorted()
+    let cpu = times.map(\.cpu).sorted()
+    results[cell, default: Result()].swift = (wall[wall.count / 2], cpu[cpu.count / 2])
+}
+try await store.close()
+try? FileManager.default.removeItem(atPath: directory)
+
+// MARK: C over liblmdb
+
+if let cPath {
+    let cDirectory = directory + "-c"
+    try? FileManager.default.removeItem(atPath: cDirectory)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: cPath)
+    process.arguments = [cDirectory, String(rows), String(samples), durabilityName] + (only.map { [$0] } ?? [])
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    try? FileManager.default.removeItem(atPath: cDirectory)
+    for line in output.split(separator: "\n") {
+        let fields = line.split(separator: " ")
+        guard fields.count == 4, let wall = Double(fields[1]), let cpu = Double(fields[2]) else { continue }
+        results[String(fields[0]), default: Result()].c = (wall, cpu)
+    }
+}
+
+// MARK: Report
+
+func format(_ value: Double?, digits: Int = 0) -> String {
+    guard let value else { return "-" }
+    return String(format: "%.\(digits)f", value)
+}
+
+print("\(rows) rows, 16-byte keys, 100-byte values, durability \(durabilityName), median of \(samples)")
+print("")
+print("| op | keys | per transaction | Bastion ns/op | C ns/op | Bastion/C | Bastion CPU ns/op | C CPU ns/op | Bastion/C CPU |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+for cell in cells {
+    guard let result = results[cell] else { continue }
+    let parts = cell.split(separator: "/")
+    let ratio = result.swift.flatMap { s in result.c.map { s.wall / $0.wall } }
+    let cpuRatio = result.swift.flatMap { s in result.c.map { s.cpu / $0.cpu } }
+    let per = parts[2] == "batch" ? "1,000" : "1"
+    print(
+        "| \(parts[0]) | \(parts[1]) | \(per) | \(format(result.swift?.wall)) | \(format(result.c?.wall)) | "
+            + "\(format(ratio, digits: 2))x | \(format(result.swift?.cpu)) | \(format(result.c?.cpu)) | "
+            + "\(format(cpuRatio, digits: 2))x |"
+    )
+}
+if sink == 42 { print("") }
