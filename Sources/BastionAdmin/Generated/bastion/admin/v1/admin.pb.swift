@@ -237,14 +237,18 @@ extension Bastion_Admin_V1_ListMethodsResponse {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.methods { size += 1 + sizes.message(value) }
+        self.methods.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.methods {
-            writer.writeTag(10)
-            writer.writeMessage(value)
+        self.methods.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeMessage(values[index])
+            }
         }
         writer.writeUnknownFields(self.unknownFields)
     }
@@ -255,7 +259,7 @@ extension Bastion_Admin_V1_ListMethodsResponse {
             case 10:
                 var value = Bastion_Admin_V1_MethodStatus()
                 try reader.readMessage(into: &value)
-                self.methods.append(value)
+                ProtobufReader.append(value, to: &self.methods)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -623,15 +627,19 @@ extension Bastion_Admin_V1_ListAuditEntriesResponse {
 
     public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
         var size = self.unknownFields.bytes.count
-        for value in self.entries { size += 1 + sizes.message(value) }
+        self.entries.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + sizes.message(values[index]) }
+        }
         if let value = self.nextSequence { size += 1 + ProtobufSize.varint(value) }
         return size
     }
 
     public func protobufEncode(to writer: inout ProtobufWriter) {
-        for value in self.entries {
-            writer.writeTag(10)
-            writer.writeMessage(value)
+        self.entries.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(10)
+                writer.writeMessage(values[index])
+            }
         }
         if let value = self.nextSequence {
             writer.writeTag(16)
@@ -646,7 +654,7 @@ extension Bastion_Admin_V1_ListAuditEntriesResponse {
             case 10:
                 var value = Bastion_Policy_V1_AuditEntry()
                 try reader.readMessage(into: &value)
-                self.entries.append(value)
+                ProtobufReader.append(value, to: &self.entries)
             case 16:
                 self.nextSequence = try reader.readUInt64()
             default:
