@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "BastionTLS", targets: ["BastionTLS"]),
         .library(name: "BastionMetrics", targets: ["BastionMetrics"]),
         .library(name: "BastionAdmin", targets: ["BastionAdmin"]),
+        .library(name: "BastionCrypto", targets: ["BastionCrypto"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
         .executable(name: "bastiond", targets: ["BastionDaemon"]),
     ],
@@ -308,6 +309,23 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: Crypto: OPRF (RFC 9497) and OPAQUE (RFC 9807) over libsodium (Debian libsodium-dev)
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "BastionCrypto",
+            dependencies: ["CSodium"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionCryptoTests",
+            dependencies: ["BastionCrypto"],
             swiftSettings: defaultSwiftSettings
         ),
 
