@@ -326,6 +326,7 @@ let package = Package(
         .testTarget(
             name: "BastionCryptoTests",
             dependencies: ["BastionCrypto"],
+            exclude: ["python"],
             swiftSettings: defaultSwiftSettings
         ),
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Bastion needs on Debian 12 (run as root, or with sudo):
-# protoc and the C libraries from Debian, and the reference Python `protobuf` from PyPI.
+# protoc and the C libraries from Debian, and from PyPI the reference Python `protobuf`, pytest,
+# `cryptography` (the HKDF reference in BastionCryptoTests) and `opaque-ke-py` (the independent
+# OPAQUE implementation of the interoperability tests).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -11,6 +13,8 @@ apt_packages=(
     libprotobuf-c-dev protobuf-c-compiler             # the C client
 )
 python_protobuf="protobuf==4.21.12"                   # matches Debian's protoc 3.21.12
+python_cryptography="cryptography==48.0.0"            # HKDF-SHA512 reference for BastionCryptoTests
+python_opaque_ke="opaque-ke-py==0.1.0"                # Rust opaque-ke 4.0.1 (RFC 9807); the newest wheel for Linux x86-64
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -37,5 +41,13 @@ fi
 if ! python3 -c 'import jwt, sys; sys.exit(jwt.__version__ != "2.10.1")' 2>/dev/null; then
     echo "==> installing PyJWT for python3"
     python3 -m pip install --quiet --disable-pip-version-check "PyJWT==2.10.1" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
+if ! python3 -c 'import cryptography.hazmat.primitives.kdf.hkdf' 2>/dev/null; then
+    echo "==> installing $python_cryptography for python3"
+    python3 -m pip install --quiet --disable-pip-version-check "$python_cryptography" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
+if ! python3 -c 'import opaque_ke_py' 2>/dev/null; then
+    echo "==> installing $python_opaque_ke for python3"
+    python3 -m pip install --quiet --disable-pip-version-check "$python_opaque_ke" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 fi
 echo "==> dependencies are in place"
