@@ -192,6 +192,8 @@ let package = Package(
                 "BastionRPC",
                 "BastionStore",
                 "BastionPolicy",
+                "BastionProtobuf",
+                "BastionTLS",
                 "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],

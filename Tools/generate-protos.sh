@@ -13,6 +13,7 @@ mappings=(
     "bastion/echo/v1:BastionBuiltinServices"
     "bastion/health/v1:BastionBuiltinServices"
     "bastion/admin/v1:BastionAdmin"
+    "bastion/auth/v1:BastionIdentity"
 )
 
 include=$(dirname "$(dirname "$(command -v protoc)")")/include
@@ -30,7 +31,10 @@ for mapping in "${mappings[@]}"; do
 done
 
 # The threat model of every service, from their policies.
-services=(bastion/health/v1/health.proto bastion/echo/v1/echo.proto bastion/admin/v1/admin.proto)
+services=(
+    bastion/health/v1/health.proto bastion/echo/v1/echo.proto bastion/admin/v1/admin.proto
+    bastion/auth/v1/auth.proto
+)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 (cd "$project/proto" && protoc --plugin=protoc-gen-bastion="$plugin" \

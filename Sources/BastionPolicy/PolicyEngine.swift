@@ -283,6 +283,15 @@ public final class PolicyEngine: ServerInterceptor, Service {
                 throw deny(path, "unauthenticated", RPCError(code: .unauthenticated, message: "\(path) needs a client certificate issued by this server", policy: "authentication"))
             }
             context.principal = clientPrincipal
+            // The certificate verified against the client CA; the service that issued it may
+            // know better (a deleted account, a revoked client) and names the client's user.
+            if let verifier {
+                do {
+                    context.principal = try await verifier.verify(.localClient, context: context)
+                } catch {
+                    throw deny(path, "unauthenticated", error)
+                }
+            }
         case .operator:
             if context.peer.ipAddress == nil, context.peer.address.hasPrefix("unix:") {
                 context.principal = RPCPrincipal(kind: .operator, id: context.peer.address)

@@ -218,7 +218,7 @@ public enum DevelopmentCertificates {
     }
 
     /// PKCS #8, unencrypted.
-    private static func pem(privateKey: OpaquePointer) throws(TLSError) -> [UInt8] {
+    static func pem(privateKey: OpaquePointer) throws(TLSError) -> [UInt8] {
         try self.withMemoryBIO { bio in
             PEM_write_bio_PrivateKey(bio, privateKey, nil, nil, 0, nil, nil) == 1
         }

@@ -50,10 +50,14 @@ import Testing
     /// The Swift of the project's own protocol files (proto/), committed beside the modules.
     @Test(arguments: [
         ("bastion/rpc/v1/rpc.proto", "BastionRPC"),
+        ("bastion/rpc/v1/envelope.proto", "BastionRPC"),
         ("bastion/policy/v1/policy.proto", "BastionRPC"),
+        ("bastion/policy/v1/audit.proto", "BastionRPC"),
         ("bastion/echo/v1/echo.proto", "BastionBuiltinServices"),
         ("bastion/health/v1/health.proto", "BastionBuiltinServices"),
         ("bastion/admin/v1/admin.proto", "BastionAdmin"),
+        ("bastion/auth/v1/auth.proto", "BastionIdentity"),
+        ("bastion/auth/v1/records.proto", "BastionIdentity"),
     ])
     func projectProtosAreCurrent(proto: String, module: String) throws {
         let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))
@@ -66,7 +70,10 @@ import Testing
     /// docs/threat-model.md is rendered from the services' policies and must be current.
     @Test func threatModelIsCurrent() throws {
         let request = try Protoc.request(
-            files: ["bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto", "bastion/admin/v1/admin.proto"],
+            files: [
+                "bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto", "bastion/admin/v1/admin.proto",
+                "bastion/auth/v1/auth.proto",
+            ],
             root: Protoc.repositoryRoot.appending(path: "proto"),
             parameter: "ThreatModel=threat-model.md"
         )

@@ -16,8 +16,9 @@ import Testing
         try await store.close()
     }
 
-    /// Runs `script` with python3 (PyJWT installed by Tools/setup.sh); returns stdout.
-    func python(_ script: String, _ arguments: [String]) throws -> String {
+    /// Runs `script` with python3 (PyJWT installed by Tools/setup.sh); returns stdout. Waits
+    /// without blocking a thread of the shared pool.
+    func python(_ script: String, _ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script] + arguments
@@ -25,11 +26,17 @@ import Testing
         let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
+        let (terminations, termination) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { process in
+            termination.yield(process.terminationStatus)
+            termination.finish()
+        }
         try process.run()
+        var status: Int32 = -1
+        for await terminationStatus in terminations { status = terminationStatus }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(errorText)")
+        #expect(status == 0, "\(errorText)")
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -39,7 +46,7 @@ import Testing
         try await withTokens { tokens, _ in
             let issued = try tokens.issue(user: "alice", role: "user")
             let key = currentKey(tokens)
-            let decoded = try python("""
+            let decoded = try await python("""
                 import jwt, sys, json, hashlib, base64
                 token, key_hex, secret = sys.argv[1], sys.argv[2], sys.argv[3]
                 header = jwt.get_unverified_header(token)
@@ -59,7 +66,7 @@ import Testing
         try await withTokens { tokens, _ in
             let issued = try tokens.issue(user: "alice", role: "user")
             let key = currentKey(tokens)
-            let forged = try python("""
+            let forged = try await python("""
                 import jwt, sys, json, time
                 key, kid, ctx = bytes.fromhex(sys.argv[1]), sys.argv[2], sys.argv[3]
                 now = int(time.time())

@@ -83,4 +83,26 @@ import Testing
             }
         }
     }
+
+    /// The client side: a key that makes requests the authority accepts and signs what they check.
+    @Test func clientKeysMakeRequestsAndSignatures() async throws {
+        try await withAuthority { authority, files in
+            let key = try ClientKey()
+            let request = try SigningRequest(der: try key.signingRequest(commonName: "carol"))
+            #expect(request.commonName == "carol")
+            let signature = try key.sign(Array("content".utf8))
+            #expect(request.verify(signature: signature, over: Array("content".utf8)))
+            // The PEM reads back (here and in openssl) as the same key.
+            let pem = try key.privateKeyPEM()
+            let again = try ClientKey(pem: pem)
+            #expect(request.verify(signature: try again.sign(Array("x".utf8)), over: Array("x".utf8)))
+            let path = "\(folder)/client.key"
+            try Data(pem).write(to: URL(fileURLWithPath: path))
+            #expect(try await OpenSSLCLI.run(["pkey", "-in", path, "-noout"]).status == 0)
+            let issued = try authority.issueClientCertificate(for: request)
+            try Data(issued.pem).write(to: URL(fileURLWithPath: "\(folder)/client.pem"))
+            let verify = try await OpenSSLCLI.run(["verify", "-CAfile", files.caCertificate, "\(folder)/client.pem"])
+            #expect(verify.status == 0)
+        }
+    }
 }

@@ -31,7 +31,9 @@ struct ThreatModelRenderer {
                 text += "\n## \(entry.service)\n"
             }
             text += "\n### \(entry.method) (\(entry.kind))\n\n"
-            if let comment = entry.comment?.split(separator: "\n").first.map({ String($0.drop(while: { $0 == " " })) }),
+            // The method's whole leading comment, as one paragraph.
+            if let comment = entry.comment?.split(separator: "\n").map({ $0.trimmingSpaces }).filter({ !$0.isEmpty })
+                .joined(separator: " "),
                 !comment.isEmpty
             {
                 text += comment + "\n\n"
@@ -122,10 +124,18 @@ struct ThreatModelRenderer {
         for character in text {
             switch character {
             case "|": escaped += "\\|"
-            case "\n": escaped += " "
+            // A statement of several requirements (the design documents' continuation rows).
+            case "\n": escaped += "<br>"
             default: escaped.append(character)
             }
         }
         return escaped
+    }
+}
+
+
+extension Substring {
+    fileprivate var trimmingSpaces: String {
+        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }
