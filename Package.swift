@@ -189,6 +189,7 @@ let package = Package(
         .target(
             name: "BastionIdentity",
             dependencies: [
+                "BastionCrypto",
                 "BastionRPC",
                 "BastionStore",
                 "BastionPolicy",
@@ -351,6 +352,7 @@ let package = Package(
         .executableTarget(
             name: "BastionDaemon",
             dependencies: [
+                "BastionIdentity",
                 "BastionStore",
                 "BastionPolicy",
                 "BastionTLS",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BastionAdmin
 import BastionBuiltinServices
+import BastionIdentity
 import BastionMetrics
 import BastionPolicy
 import BastionRPC
@@ -56,8 +57,16 @@ struct BastionDaemon: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "The private key of --client-ca (PEM), to issue client certificates when users register. "
+                + "(default: the development CA's with --dev; without either, registration is off)"
+        )
+    )
+    var clientCAKey: String?
+
+    @Option(
+        help: ArgumentHelp(
             "Whether clients must present a certificate: none, optional or required. "
-                + "(default: optional when --client-ca is set)"
+                + "(default: optional when --client-ca is set or with --dev)"
         )
     )
     var clientAuth: String?
@@ -136,7 +145,15 @@ struct BastionDaemon: AsyncParsableCommand {
         // engine's denials because they come first.
         var policyConfiguration = PolicyEngine.Configuration()
         policyConfiguration.operatorCertificateFingerprints = settings.operatorCertificateFingerprints
-        let engine = try PolicyEngine(store: store, configuration: policyConfiguration, logger: logger)
+        // The authentication service, when there is a CA to issue client certificates with; its
+        // verifier tells the engine who holds a session, a pending registration or a client.
+        let identity = try settings.identityService(store: store, logger: logger)
+        let engine = try PolicyEngine(
+            store: store,
+            configuration: policyConfiguration,
+            verifier: identity?.verifier,
+            logger: logger
+        )
         func interceptors() -> RPCRouter {
             var router = RPCRouter()
             if let metrics { router.intercept(with: metrics) }
@@ -147,6 +164,7 @@ struct BastionDaemon: AsyncParsableCommand {
         let health = HealthService(version: Self.version)
         health.register(with: &router)
         EchoService().register(with: &router)
+        identity?.service.register(with: &router)
 
         // The admin service is on the TLS port too (its policy admits only operator
         // certificates there), and alone on the admin socket.

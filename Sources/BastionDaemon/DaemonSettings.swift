@@ -14,6 +14,7 @@ struct DaemonSettings {
         var cert: String?
         var key: String?
         var clientCA: String?
+        var clientCAKey: String?
         var clientAuth: String?
         var dev: Bool?
         var plaintext: Bool?
@@ -32,6 +33,7 @@ struct DaemonSettings {
     var cert: String?
     var key: String?
     var clientCA: String?
+    var clientCAKey: String?
     var clientAuth: TLSClientAuthentication = .none
     var dev = false
     var plaintext = false
@@ -66,6 +68,7 @@ struct DaemonSettings {
         settings.cert = command.cert ?? file.cert
         settings.key = command.key ?? file.key
         settings.clientCA = command.clientCA ?? file.clientCA
+        settings.clientCAKey = command.clientCAKey ?? file.clientCAKey
         settings.dev = command.dev || (file.dev ?? false)
         settings.plaintext = command.plaintext || (file.plaintext ?? false)
         settings.maxConcurrentCalls =
@@ -94,9 +97,9 @@ struct DaemonSettings {
             }
             settings.logLevel = parsed
         }
-        // Operator certificates need the server to ask for client certificates.
-        let asksForCertificates =
-            settings.clientCA != nil || (settings.dev && !settings.operatorCertificateFingerprints.isEmpty)
+        // Registered clients and operators present certificates, so the server asks for them when
+        // it has a client CA (its own development CA with --dev).
+        let asksForCertificates = settings.clientCA != nil || settings.dev
         switch command.clientAuth ?? file.clientAuth ?? (asksForCertificates ? "optional" : "none") {
         case "none": settings.clientAuth = .none
         case "optional": settings.clientAuth = .optional
@@ -119,6 +122,9 @@ struct DaemonSettings {
                     "TLS needs --cert and --key (or --dev for a development certificate, or --plaintext on loopback)"
                 )
             }
+        }
+        if settings.clientCAKey != nil, settings.clientCA == nil {
+            throw ValidationError("--client-ca-key needs --client-ca (the certificate of that key)")
         }
         if settings.clientAuth != .none, settings.clientCA == nil, !settings.dev {
             throw ValidationError("--client-auth \(settings.clientAuth) needs --client-ca")

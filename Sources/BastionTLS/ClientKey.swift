@@ -61,3 +61,35 @@ public final class ClientKey: @unchecked Sendable {
         return Array(signature.prefix(length))
     }
 }
+
+/// A raw X25519 or Ed25519 key pair (a registration's KeyPackage keys).
+public struct RawKeyPair: Sendable, Hashable {
+    public enum Kind: Sendable { case x25519, ed25519 }
+
+    public var publicKey: [UInt8]
+    public var privateKey: [UInt8]
+
+    /// A fresh key pair from OpenSSL.
+    public init(_ kind: Kind) throws(TLSError) {
+        OpenSSLErrorQueue.clear()
+        guard let context = EVP_PKEY_CTX_new_id(kind == .x25519 ? EVP_PKEY_X25519 : EVP_PKEY_ED25519, nil) else {
+            throw OpenSSLErrorQueue.configurationError("cannot make a key context")
+        }
+        defer { EVP_PKEY_CTX_free(context) }
+        var key: OpaquePointer?
+        guard EVP_PKEY_keygen_init(context) == 1, EVP_PKEY_keygen(context, &key) == 1, let key else {
+            throw OpenSSLErrorQueue.configurationError("cannot generate a key")
+        }
+        defer { EVP_PKEY_free(key) }
+        var publicKey = [UInt8](repeating: 0, count: 32)
+        var privateKey = [UInt8](repeating: 0, count: 32)
+        var publicLength = 32
+        var privateLength = 32
+        guard EVP_PKEY_get_raw_public_key(key, &publicKey, &publicLength) == 1,
+            EVP_PKEY_get_raw_private_key(key, &privateKey, &privateLength) == 1,
+            publicLength == 32, privateLength == 32
+        else { throw OpenSSLErrorQueue.configurationError("cannot read the raw key") }
+        self.publicKey = publicKey
+        self.privateKey = privateKey
+    }
+}
