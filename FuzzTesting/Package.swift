@@ -31,6 +31,13 @@ let package = Package(
             plugins: [
                 .plugin(name: "BastionProtobufPlugin", package: "Bastion")
             ]
-        )
+        ),
+        .executableTarget(
+            name: "FuzzOPAQUEMessages",
+            dependencies: [
+                .product(name: "BastionCrypto", package: "Bastion")
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
     ]
 )
