@@ -82,6 +82,8 @@ let package = Package(
         .testTarget(
             name: "BastionTransportTests",
             dependencies: [
+                "BastionCrypto",
+                "BastionIdentity",
                 "BastionTransport",
                 "BastionPolicy",
                 "BastionStore",
@@ -337,6 +339,7 @@ let package = Package(
         .executableTarget(
             name: "BastionCLI",
             dependencies: [
+                "BastionIdentity",
                 "BastionStore",
                 "BastionTLS",
                 "BastionRPC",

@@ -7,7 +7,9 @@ struct BastionCommand: AsyncParsableCommand {
         commandName: "bastion",
         abstract: "Bastion's client, admin and key tool.",
         subcommands: [
-            HealthCommand.self, DevCertCommand.self, BackupCommand.self, BenchCommand.self, AdminCommand.self, AuditCommand.self,
+            HealthCommand.self, RegisterCommand.self, LoginCommand.self, WhoAmICommand.self, LogoutCommand.self,
+            DeleteAccountCommand.self, DevCertCommand.self, BackupCommand.self, BenchCommand.self, AdminCommand.self,
+            AuditCommand.self,
         ]
     )
 }

@@ -40,9 +40,11 @@ public struct IdentityClient: Sendable {
     let auth: Bastion_Auth_V1_AuthClient
     let opaque: OPAQUE.Client
 
-    public init(transport: any ClientTransport) throws {
+    /// A client with Bastion's OPAQUE configuration. The key-stretching function runs only here,
+    /// on the client; a client must use the same one for registration and every login.
+    public init(transport: any ClientTransport, configuration: OPAQUE.Configuration? = nil) throws {
         self.auth = Bastion_Auth_V1_AuthClient(transport: transport)
-        self.opaque = OPAQUE.Client(configuration: try .bastion())
+        self.opaque = OPAQUE.Client(configuration: try configuration ?? .bastion())
     }
 
     /// Registers `userID`: makes the client's key and CSR, runs OPAQUE's registration (solving

@@ -1,3 +1,4 @@
+import BastionCrypto
 import BastionIdentity
 import BastionProtobuf
 import BastionRPC
@@ -11,6 +12,12 @@ import Testing
 /// user-only method, log out, delete the account — and the refusals on the way.
 @Suite struct AuthFlowTests {
     static let password = Array("correct horse battery staple".utf8)
+    /// Real Argon2id, but light: the suite registers and logs in a dozen times on two cores.
+    /// (The key-stretching function runs on the client alone; the server never sees it.)
+    static let configuration = try! OPAQUE.Configuration(
+        context: OPAQUE.Configuration.bastionContext,
+        keyStretching: try! Argon2idKeyStretching(iterations: 1, memoryKiB: 8 * 1024)
+    )
 
     /// A connection presenting the client's issued certificate (mutual TLS).
     static func connect(port: Int, folder: URL, as registration: IdentityClient.Registration) async throws -> BastionClientConnection {
@@ -34,7 +41,7 @@ import Testing
             try? FileManager.default.removeItem(at: folder)
         }
         let anonymous = try await DaemonTests.client(port: port, folder: folder)
-        let identity = try IdentityClient(transport: anonymous)
+        let identity = try IdentityClient(transport: anonymous, configuration: Self.configuration)
 
         let registration = try await identity.register(userID: "alice", password: Self.password)
         #expect(registration.userID == "alice")
@@ -68,12 +75,12 @@ import Testing
         // ...and another user's certificate cannot delete alice.
         let bob = try await identity.register(userID: "bob", password: Self.password)
         let bobConnection = try await Self.connect(port: port, folder: folder, as: bob)
-        let asBob = try IdentityClient(transport: bobConnection)
+        let asBob = try IdentityClient(transport: bobConnection, configuration: Self.configuration)
         let notBobs = await #expect(throws: RPCError.self) { try await asBob.deleteAccount(userID: "alice", password: Self.password) }
         #expect(notBobs?.code == .permissionDenied)
 
         let aliceConnection = try await Self.connect(port: port, folder: folder, as: registration)
-        let asAlice = try IdentityClient(transport: aliceConnection)
+        let asAlice = try IdentityClient(transport: aliceConnection, configuration: Self.configuration)
         let secondSession = try await asAlice.login(userID: "alice", password: Self.password)
         try await asAlice.deleteAccount(userID: "alice", password: Self.password)
 
@@ -92,5 +99,52 @@ import Testing
         // Bob is untouched.
         #expect(try await asBob.whoAmI(try await asBob.login(userID: "bob", password: Self.password)).userId == "bob")
         for connection in [anonymous, bobConnection, aliceConnection] { await connection.close() }
+    }
+}
+
+/// The same life cycle through the `bastion` command a user types.
+@Suite struct AccountCommandTests {
+    /// Runs `bastion arguments…` with the password in BASTION_PASSWORD; returns status and output.
+    func bastion(_ arguments: [String], password: String, folder: URL) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try DaemonTests.binaries.appendingPathComponent("bastion")
+        process.currentDirectoryURL = folder
+        process.arguments = arguments
+        process.environment = ["BASTION_PASSWORD": password, "HOME": folder.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let (terminations, termination) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { process in
+            termination.yield(process.terminationStatus)
+            termination.finish()
+        }
+        try process.run()
+        var status: Int32 = -1
+        for await terminationStatus in terminations { status = terminationStatus }
+        return (status, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test func registerLoginWhoAmILogoutDelete() async throws {
+        let (process, port, folder) = try await DaemonTests.startDaemon()
+        defer {
+            process.terminate()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let common = ["--user", "dave", "--port", String(port)]
+        let registered = try await bastion(["register"] + common, password: "pa55word-dave", folder: folder)
+        #expect(registered.status == 0, "\(registered.output)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".bastion/profiles/dave/client.pem").path))
+        let wrong = try await bastion(["login"] + common, password: "not-it", folder: folder)
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("login failed"))
+        #expect(try await bastion(["login"] + common, password: "pa55word-dave", folder: folder).status == 0)
+        let me = try await bastion(["whoami"] + common, password: "", folder: folder)
+        #expect(me.output.contains("dave (role user)"), "\(me.output)")
+        #expect(try await bastion(["logout"] + common, password: "", folder: folder).status == 0)
+        #expect(try await bastion(["whoami"] + common, password: "", folder: folder).status != 0)
+        let deleted = try await bastion(["delete-account", "--yes"] + common, password: "pa55word-dave", folder: folder)
+        #expect(deleted.status == 0, "\(deleted.output)")
+        #expect(try await bastion(["login"] + common, password: "pa55word-dave", folder: folder).status != 0)
     }
 }
