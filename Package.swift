@@ -206,6 +206,7 @@ let package = Package(
             name: "BastionIdentityTests",
             dependencies: [
                 "BastionIdentity",
+                "BastionPolicy",
                 "BastionStore",
                 .product(name: "Logging", package: "swift-log"),
             ],

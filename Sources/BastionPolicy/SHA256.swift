@@ -1,14 +1,14 @@
 import COpenSSL
 
 /// SHA-256 through OpenSSL's EVP interface (the one the TLS layer already links).
-enum SHA256 {
+package enum SHA256 {
     /// Fetched once: `EVP_sha256()` would make OpenSSL 3 look the algorithm up on every init.
     nonisolated(unsafe) private static let algorithm: OpaquePointer = {
         guard let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA-256") }
         return algorithm
     }()
 
-    static func hash(_ parts: [UInt8]...) -> [UInt8] {
+    package static func hash(_ parts: [UInt8]...) -> [UInt8] {
         guard let context = EVP_MD_CTX_new() else { fatalError("OpenSSL cannot allocate a digest context") }
         defer { EVP_MD_CTX_free(context) }
         // These fail only when OpenSSL cannot allocate memory; the process cannot go on then.
@@ -31,7 +31,7 @@ enum SHA256 {
 }
 
 extension Array where Element == UInt8 {
-    var hexString: String {
+    package var hexString: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(count * 2)

@@ -47,13 +47,7 @@ public final class CertificateAuthority: @unchecked Sendable {
             issuer: certificate,
             issuerKey: privateKey,
             validityDays: validityDays,
-            extensions: [
-                (NID_basic_constraints, "critical,CA:FALSE"),
-                (NID_key_usage, "critical,digitalSignature"),
-                (NID_ext_key_usage, "clientAuth"),
-                (NID_subject_key_identifier, "hash"),
-                (NID_authority_key_identifier, "keyid:always"),
-            ]
+            extensions: DevelopmentCertificates.clientCertificateExtensions
         )
         defer { X509_free(x509) }
         let der = try DER.encode { i2d_X509(x509, $0) }

@@ -114,13 +114,7 @@ public enum DevelopmentCertificates {
             issuer: ca,
             issuerKey: caKey,
             validityDays: validityDays,
-            extensions: [
-                (NID_basic_constraints, "critical,CA:FALSE"),
-                (NID_key_usage, "critical,digitalSignature"),
-                (NID_ext_key_usage, "clientAuth"),
-                (NID_subject_key_identifier, "hash"),
-                (NID_authority_key_identifier, "keyid:always"),
-            ]
+            extensions: Self.clientCertificateExtensions
         )
         defer { X509_free(client) }
 
@@ -142,6 +136,15 @@ public enum DevelopmentCertificates {
         }
         return key
     }
+
+    /// What makes a certificate a TLS client's and nothing else.
+    static let clientCertificateExtensions: [(Int32, String)] = [
+        (NID_basic_constraints, "critical,CA:FALSE"),
+        (NID_key_usage, "critical,digitalSignature"),
+        (NID_ext_key_usage, "clientAuth"),
+        (NID_subject_key_identifier, "hash"),
+        (NID_authority_key_identifier, "keyid:always"),
+    ]
 
     /// A signed certificate; self-signed when `issuer` is nil. The caller frees it.
     static func makeCertificate(

@@ -1,4 +1,5 @@
 @testable import BastionIdentity
+import BastionPolicy
 import BastionStore
 import Foundation
 import Logging

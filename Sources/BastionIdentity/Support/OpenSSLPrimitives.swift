@@ -1,3 +1,4 @@
+import BastionPolicy
 import COpenSSL
 
 /// Random bytes from OpenSSL's CSPRNG.
@@ -6,16 +7,6 @@ enum Random {
         var bytes = [UInt8](repeating: 0, count: count)
         guard RAND_bytes(&bytes, Int32(count)) == 1 else { throw IdentityError(.internal, "the random number generator failed") }
         return bytes
-    }
-}
-
-enum Digest {
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: 32)
-        _ = bytes.withUnsafeBufferPointer { input in
-            output.withUnsafeMutableBufferPointer { SHA256(input.baseAddress, input.count, $0.baseAddress) }
-        }
-        return output
     }
 }
 
@@ -42,17 +33,6 @@ func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
 }
 
 extension Array where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(count * 2)
-        for byte in self {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
     /// base64url without padding (RFC 7515 §2).
     var base64URL: String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

@@ -1,3 +1,4 @@
+import BastionPolicy
 public import BastionStore
 import COpenSSL
 import Foundation
@@ -129,7 +130,7 @@ public final class SessionTokens: Sendable {
     }
 
     static func contextHash(_ secret: String) -> String {
-        Digest.sha256(Array(secret.utf8)).base64URL
+        SHA256.hash(Array(secret.utf8)).base64URL
     }
 
     // MARK: Verifying
