@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "BastionMetrics", targets: ["BastionMetrics"]),
         .library(name: "BastionAdmin", targets: ["BastionAdmin"]),
         .library(name: "BastionCrypto", targets: ["BastionCrypto"]),
+        .library(name: "BastionBuiltinServices", targets: ["BastionBuiltinServices"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
         .executable(name: "bastiond", targets: ["BastionDaemon"]),
     ],
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: Protobuf runtime (standard library only)
@@ -350,6 +352,7 @@ let package = Package(
                 "BastionProtobuf",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: defaultSwiftSettings
         ),

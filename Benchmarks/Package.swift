@@ -13,6 +13,11 @@ let package = Package(
         .package(name: "Bastion", path: ".."),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The RPC benchmark's peer (rpc-bench.sh): grpc-swift-2 over HTTP/2 with TLS.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Protos/bench.proto rendered by protoc-gen-bastion and by protoc-gen-swift 1.39.0. Both
@@ -57,6 +62,39 @@ let package = Package(
             dependencies: [
                 .product(name: "BastionStore", package: "Bastion"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+
+        // RPC (rpc-bench.sh): Bastion's echo server without interceptors, and grpc-swift-2's echo
+        // server and load generator. Protos/grpc/echo.proto is rendered once by protoc-gen-swift
+        // and protoc-gen-grpc-swift-2 into GRPCPeerEcho (generate-grpc-peer.sh).
+        .executableTarget(
+            name: "BastionEchoServer",
+            dependencies: [
+                .product(name: "BastionBuiltinServices", package: "Bastion"),
+                .product(name: "BastionRPC", package: "Bastion"),
+                .product(name: "BastionTLS", package: "Bastion"),
+                .product(name: "BastionTransport", package: "Bastion"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .target(
+            name: "GRPCPeerEcho",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "GRPCPeer",
+            dependencies: [
+                "GRPCPeerEcho",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
