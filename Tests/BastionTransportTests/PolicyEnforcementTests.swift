@@ -181,7 +181,8 @@ import Testing
         let capped = Self.method("Capped") { $0.availability = .init { $0.statement = "two at once"; $0.maxInFlight = 2 } }
         try await withPolicyServer([capped]) { port, _ in
             let outcomes = try await withThrowingTaskGroup(of: RPCError?.self) { group in
-                for _ in 0..<4 { group.addTask { try await call(capped, port: port, delay: 500) } }
+                // Long enough that the four calls overlap even when connecting is slow (a loaded machine).
+                for _ in 0..<4 { group.addTask { try await call(capped, port: port, delay: 2_000) } }
                 var outcomes: [RPCError?] = []
                 for try await outcome in group { outcomes.append(outcome) }
                 return outcomes

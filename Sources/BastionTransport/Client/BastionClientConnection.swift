@@ -18,9 +18,16 @@ public final class BastionClientConnection: ClientTransport, Sendable {
     /// Touched only on the channel's event loop.
     private let handler: NIOLoopBound<ClientConnectionHandler>
 
+    /// Runs tasks on this connection's event loop. Calls made from a task that prefers it
+    /// (`withTaskExecutorPreference(connection.taskExecutor) { … }`) reach the connection
+    /// without thread hops, which roughly halves the latency of a small call; keep work that
+    /// computes for long or blocks off it.
+    public let taskExecutor: EventLoopTaskExecutor
+
     private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>) {
         self.channel = channel
         self.handler = handler
+        self.taskExecutor = EventLoopTaskExecutor(channel.eventLoop)
     }
 
     /// Connects, completes the TLS handshake and sends SETTINGS.
@@ -86,9 +93,14 @@ public final class BastionClientConnection: ClientTransport, Sendable {
     }
 
     public func openCall(method: MethodDescriptor, metadata: Metadata, timeout: Duration?) async throws(RPCError) -> any ClientCallTransport {
-        let promise = channel.eventLoop.makePromise(of: ClientStream.self)
         let handler = self.handler
-        channel.eventLoop.execute { handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout, promise: promise) }
+        if channel.eventLoop.inEventLoop {
+            return try handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout).get()
+        }
+        let promise = channel.eventLoop.makePromise(of: ClientStream.self)
+        channel.eventLoop.execute {
+            promise.completeWith(handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout).mapError { $0 })
+        }
         do {
             return try await promise.futureResult.get()
         } catch {

@@ -23,6 +23,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Set when the server sent GOAWAY or the connection failed: no new calls.
     private var refusal: RPCError?
     private var settingsSent = false
+    private var flushScheduled = false
 
     init(settings: ConnectionSettings, waitsForTLS: Bool, ready: EventLoopPromise<Void>, logger: Logger) {
         self.settings = settings
@@ -168,11 +169,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Calls
 
-    func openCall(path: String, metadata: Metadata, timeout: Duration?, promise: EventLoopPromise<ClientStream>) {
-        if let refusal {
-            promise.fail(refusal)
-            return
-        }
+    func openCall(path: String, metadata: Metadata, timeout: Duration?) -> Result<ClientStream, RPCError> {
+        if let refusal { return .failure(refusal) }
         let id = nextStreamID
         nextStreamID += 1
         let stream = ClientStream(
@@ -199,22 +197,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         streams[id] = stream
         flow.outbound.writeFrame(.headers, streamID: id, message: header)
         // The request usually follows at once; its send flushes both frames together.
-        promise.succeed(stream)
+        return .success(stream)
     }
 
-    func send(_ stream: ClientStream, message: [UInt8]?, endStream: Bool, promise: EventLoopPromise<Void>) {
-        if case .failure(let error)? = stream.outcome {
-            promise.fail(error)
-            return
-        }
-        guard stream.outcome == nil, !stream.halfClosed else {
-            promise.succeed()  // the call already ended OK or half-closed: nothing more to send
-            return
-        }
+    /// Queues a request message (or the half-close) and writes what flow control allows; the
+    /// frames go out with the next flush, which gathers every call's frames of this turn.
+    func send(_ stream: ClientStream, message: [UInt8]?, endStream: Bool) -> SendPoll {
+        if case .failure(let error)? = stream.outcome { return .failed(error) }
+        // The call already ended OK or half-closed: nothing more to send.
+        guard stream.outcome == nil, !stream.halfClosed else { return .done }
         stream.halfClosed = endStream
-        stream.pendingSends.append(PendingSend(message: message, endStream: endStream, promise: promise))
+        stream.pendingSends.append(PendingSend(message: message, endStream: endStream, promise: nil))
         drainSends(stream)
-        flushOutbound()
+        scheduleFlush()
+        if stream.pendingSends.isEmpty { return .done }
+        // Held back by flow control or the socket: this send is the last in the queue.
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        stream.pendingSends[stream.pendingSends.index(before: stream.pendingSends.endIndex)].promise = promise
+        return .wait(promise.futureResult)
     }
 
     private func drainSends(_ stream: ClientStream) {
@@ -236,39 +236,59 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The response header if it is known, without waiting (nil: not yet).
+    func pollHeader(_ stream: ClientStream) -> Result<Metadata, RPCError>? {
+        if let header = stream.header { return .success(header) }
+        switch stream.outcome {
+        case .success?: return .success(Metadata())
+        case .failure(let error)?: return .failure(error)
+        case nil: return nil
+        }
+    }
+
     func awaitHeader(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, any Error>) {
-        if let header = stream.header {
-            continuation.resume(returning: header)
-        } else if let outcome = stream.outcome {
-            switch outcome {
-            case .success: continuation.resume(returning: Metadata())
-            case .failure(let error): continuation.resume(throwing: error)
-            }
+        if let header = pollHeader(stream) {
+            continuation.resume(with: header)
         } else {
             stream.headerWaiters.append(continuation)
         }
     }
 
-    func nextResponse(_ stream: ClientStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+    /// The next response, or the call's end, if known without waiting (nil: not yet).
+    func pollResponse(_ stream: ClientStream) -> Result<[UInt8]?, RPCError>? {
         if let (message, credit) = stream.responses.popFirst() {
             consumed(credit, on: stream)
-            flushOutbound()
-            continuation.resume(returning: message)
-        } else if let outcome = stream.outcome {
-            switch outcome {
-            case .success: continuation.resume(returning: nil)
-            case .failure(let error): continuation.resume(throwing: error)
-            }
+            return .success(message)
+        }
+        switch stream.outcome {
+        case .success?: return .success(nil)
+        case .failure(let error)?: return .failure(error)
+        case nil: return nil
+        }
+    }
+
+    func nextResponse(_ stream: ClientStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+        if let response = pollResponse(stream) {
+            continuation.resume(with: response)
         } else {
             stream.responseWaiter = continuation
         }
     }
 
-    func awaitTrailer(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, Never>) {
+    /// The trailer's metadata once the call has ended (nil: not yet).
+    func pollTrailer(_ stream: ClientStream) -> Metadata? {
         switch stream.outcome {
-        case .success(let metadata)?: continuation.resume(returning: metadata)
-        case .failure(let error)?: continuation.resume(returning: error.metadata)
-        case nil: stream.trailerWaiters.append(continuation)
+        case .success(let metadata)?: metadata
+        case .failure(let error)?: error.metadata
+        case nil: nil
+        }
+    }
+
+    func awaitTrailer(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, Never>) {
+        if let metadata = pollTrailer(stream) {
+            continuation.resume(returning: metadata)
+        } else {
+            stream.trailerWaiters.append(continuation)
         }
     }
 
@@ -308,6 +328,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func consumed(_ bytes: Int, on stream: ClientStream) {
         flow.consumed(bytes, streamID: stream.id, streamWindow: &stream.receiveWindow, streamOpen: streams[stream.id] != nil)
+        scheduleFlush()
     }
 
     private func closeIfIdleAfterGoAway() {
@@ -321,8 +342,27 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func flushOutbound() {
-        guard let context, let buffer = flow.takeOutbound(allocator: context.channel.allocator) else { return }
+        guard let context, flow.outbound.readableBytes > 0 else { return }
+        // Taken out first: writing may reenter this handler (writability), which then finds an
+        // empty buffer to gather frames in.
+        let buffer = flow.takeOutbound()
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        flow.recycle(buffer)
+    }
+
+    /// Flushes once the event loop has run what is queued now (other calls' requests among it),
+    /// so that the frames of one turn go out in one write.
+    private func scheduleFlush() {
+        if flow.outbound.readableBytes >= ConnectionFlow.eagerFlushBytes {
+            flushOutbound()  // enough to be worth a write of its own (a streaming handler's burst)
+            return
+        }
+        guard !flushScheduled, flow.outbound.readableBytes > 0, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.flushOutbound()
+        }
     }
 
     private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {

@@ -34,20 +34,42 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
         self.sendWindow = sendWindow
     }
 
+    // A caller running on the connection's event loop (see
+    // `BastionClientConnection.taskExecutor`) reaches the connection's state directly and
+    // suspends only when it has to wait; one running elsewhere hops to the event loop for every
+    // operation.
+
     func send(message: [UInt8]?, endStream: Bool) async throws(RPCError) {
-        let promise = eventLoop.makePromise(of: Void.self)
-        eventLoop.execute { self.connection.send(self, message: message, endStream: endStream, promise: promise) }
+        let future: EventLoopFuture<Void>
+        if eventLoop.inEventLoop {
+            switch connection.send(self, message: message, endStream: endStream) {
+            case .done: return
+            case .failed(let error): throw error
+            case .wait(let written): future = written
+            }
+        } else {
+            let promise = eventLoop.makePromise(of: Void.self)
+            eventLoop.execute {
+                switch self.connection.send(self, message: message, endStream: endStream) {
+                case .done: promise.succeed()
+                case .failed(let error): promise.fail(error)
+                case .wait(let written): written.cascade(to: promise)
+                }
+            }
+            future = promise.futureResult
+        }
         do {
-            try await promise.futureResult.get()
+            try await future.get()
         } catch {
             throw Self.rpcError(error)
         }
     }
 
     func responseMetadata() async throws(RPCError) -> Metadata {
+        if eventLoop.inEventLoop, let header = connection.pollHeader(self) { return try header.get() }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                eventLoop.execute { self.connection.awaitHeader(self, continuation) }
+                onEventLoop { self.connection.awaitHeader(self, continuation) }
             }
         } catch {
             throw Self.rpcError(error)
@@ -55,9 +77,10 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     }
 
     func nextResponse() async throws(RPCError) -> [UInt8]? {
+        if eventLoop.inEventLoop, let response = connection.pollResponse(self) { return try response.get() }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                eventLoop.execute { self.connection.nextResponse(self, continuation) }
+                onEventLoop { self.connection.nextResponse(self, continuation) }
             }
         } catch {
             throw Self.rpcError(error)
@@ -65,13 +88,22 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     }
 
     func trailerMetadata() async -> Metadata {
-        await withCheckedContinuation { continuation in
-            eventLoop.execute { self.connection.awaitTrailer(self, continuation) }
+        if eventLoop.inEventLoop, let metadata = connection.pollTrailer(self) { return metadata }
+        return await withCheckedContinuation { continuation in
+            onEventLoop { self.connection.awaitTrailer(self, continuation) }
         }
     }
 
     func cancel() {
-        eventLoop.execute { self.connection.cancel(self) }
+        onEventLoop { self.connection.cancel(self) }
+    }
+
+    private func onEventLoop(_ body: @escaping @Sendable () -> Void) {
+        if eventLoop.inEventLoop {
+            body()
+        } else {
+            eventLoop.execute(body)
+        }
     }
 
     static func rpcError(_ error: any Error) -> RPCError {

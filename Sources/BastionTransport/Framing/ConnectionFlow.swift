@@ -8,6 +8,9 @@ import NIOCore
 struct ConnectionFlow {
     /// Frames written since the last flush; one write and flush sends them all.
     var outbound: ByteBuffer
+    private var spare: ByteBuffer?
+    /// Output at which a deferred flush happens at once instead.
+    static let eagerFlushBytes = 64 << 10
     private(set) var peerSettings = ConnectionSettings()
     /// Connection-level credit the peer has granted for our MESSAGE payloads.
     var sendWindow = ConnectionSettings().initialConnectionWindow
@@ -89,11 +92,20 @@ struct ConnectionFlow {
         outbound.writeInteger(UInt32(increment))
     }
 
-    /// The frames gathered so far, leaving a fresh buffer; nil when there are none.
-    mutating func takeOutbound(allocator: ByteBufferAllocator) -> ByteBuffer? {
-        guard outbound.readableBytes > 0 else { return nil }
-        let buffer = outbound
-        outbound = allocator.buffer(capacity: 4096)
-        return buffer
+    /// Takes the frames gathered so far for writing, leaving an empty buffer in their place (the
+    /// one last recycled, so the output storage is reused from flush to flush).
+    mutating func takeOutbound() -> ByteBuffer {
+        var taken = spare ?? ByteBufferAllocator().buffer(capacity: 4096)
+        spare = nil
+        swap(&taken, &outbound)
+        return taken
+    }
+
+    /// Keeps a written buffer for the next ``takeOutbound()``. The TLS handler encrypts what it
+    /// is given at once, so the storage is usually free again; if not, `clear` copies on write.
+    mutating func recycle(_ buffer: consuming ByteBuffer) {
+        guard buffer.capacity <= 1 << 20 else { return }  // after a burst: let it go
+        buffer.clear()
+        spare = buffer
     }
 }

@@ -29,6 +29,11 @@ public final class BastionServer: Service, Sendable {
         public var idleTimeout: Duration = .seconds(300)
         /// How long calls in flight may run on after shutdown begins.
         public var gracePeriod: Duration = .seconds(10)
+        /// Whether handlers run on their connection's event loop (the default), which spares
+        /// every request and response a hop between threads, or on the global concurrent
+        /// executor. Choose the latter when handlers compute for long or block: on the event
+        /// loop they would hold up every connection it serves.
+        public var runsHandlersOnEventLoops = true
 
         public init(host: String = "127.0.0.1", port: Int = 7443, security: Security) {
             self.host = host
@@ -127,7 +132,9 @@ public final class BastionServer: Service, Sendable {
                             continue
                         }
                         connections.add(connection.channel)
-                        group.addTask {
+                        // The connection's loop and its handlers' tasks run where its frames are.
+                        let executor = configuration.runsHandlersOnEventLoops ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
+                        group.addTask(executorPreference: executor) {
                             defer {
                                 counts.close(ip)
                                 connections.remove(connection.channel)

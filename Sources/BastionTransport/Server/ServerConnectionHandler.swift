@@ -37,6 +37,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var settingsSent = false
     private var draining = false
     private var closing = false
+    private var flushScheduled = false
 
     init(
         configuration: ServerConnectionConfiguration,
@@ -311,33 +312,41 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    func nextRequest(_ stream: ServerStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+    /// The next request if there is one, without waiting.
+    func pollRequest(_ stream: ServerStream) -> RequestPoll {
         if let (message, credit) = stream.requests.popFirst() {
             consumed(credit, on: stream)
-            flushOutbound()
-            continuation.resume(returning: message)
+            return .message(message)
         } else if let ended = stream.ended {
-            continuation.resume(throwing: ended)
+            return .failed(ended)
         } else if stream.halfClosed {
-            continuation.resume(returning: nil)
-        } else {
-            stream.requestWaiter = continuation
+            return .end
+        }
+        return .wait
+    }
+
+    func nextRequest(_ stream: ServerStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+        switch pollRequest(stream) {
+        case .message(let message): continuation.resume(returning: message)
+        case .end: continuation.resume(returning: nil)
+        case .failed(let error): continuation.resume(throwing: error)
+        case .wait: stream.requestWaiter = continuation
         }
     }
 
     /// The handler took `bytes`: return credit to the client when enough has accumulated.
     private func consumed(_ bytes: Int, on stream: ServerStream) {
         flow.consumed(bytes, streamID: stream.id, streamWindow: &stream.receiveWindow, streamOpen: streams[stream.id] != nil)
+        scheduleFlush()
     }
 
     // MARK: Responses from the handler
 
-    func send(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?, promise: EventLoopPromise<Void>) {
-        if let ended = stream.ended {
-            promise.fail(ended)
-            return
-        }
-        var pending = PendingSend(endStream: trailer != nil, promise: promise)
+    /// Queues a response (any of header, message, trailer) and writes what flow control allows;
+    /// the frames go out with the next flush, which gathers every response of this event-loop turn.
+    func send(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> SendPoll {
+        if let ended = stream.ended { return .failed(ended) }
+        var pending = PendingSend(endStream: trailer != nil, promise: nil)
         if let header {
             var response = RPCResponseHeader()
             response.metadata = header.entries
@@ -353,7 +362,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         stream.pendingSends.append(pending)
         drainSends(stream)
-        flushOutbound()
+        scheduleFlush()
+        if stream.pendingSends.isEmpty { return .done }
+        // Held back by flow control or the socket: this send is the last in the queue.
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        stream.pendingSends[stream.pendingSends.index(before: stream.pendingSends.endIndex)].promise = promise
+        return .wait(promise.futureResult)
     }
 
     /// Writes what flow control and the socket allow of the stream's pending sends.
@@ -460,8 +474,27 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func flushOutbound() {
-        guard let context, let buffer = flow.takeOutbound(allocator: context.channel.allocator) else { return }
+        guard let context, flow.outbound.readableBytes > 0 else { return }
+        // Taken out first: writing may reenter this handler (writability), which then finds an
+        // empty buffer to gather frames in.
+        let buffer = flow.takeOutbound()
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        flow.recycle(buffer)
+    }
+
+    /// Flushes once the event loop has run what is queued now (other handlers' responses among
+    /// it), so that the responses of one turn go out in one write.
+    private func scheduleFlush() {
+        if flow.outbound.readableBytes >= ConnectionFlow.eagerFlushBytes {
+            flushOutbound()  // enough to be worth a write of its own (a streaming handler's burst)
+            return
+        }
+        guard !flushScheduled, flow.outbound.readableBytes > 0, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.flushOutbound()
+        }
     }
 
     private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {

@@ -57,17 +57,37 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         withUnsafeCurrentTask { current in taskLock.withLock { task = current } }
         await body()
         taskLock.withLock { task = nil }
-        eventLoop.execute { self.connection.handlerFinished(self) }
+        if eventLoop.inEventLoop {
+            connection.handlerFinished(self)
+        } else {
+            eventLoop.execute { self.connection.handlerFinished(self) }
+        }
     }
 
     func cancelHandler() {
         taskLock.withLock { task?.cancel() }
     }
 
+    // A handler running on the connection's event loop (the server's default) reaches the
+    // connection's state directly and suspends only when it has to wait; one running elsewhere
+    // hops to the event loop for every operation.
+
     public func nextRequest() async throws(RPCError) -> [UInt8]? {
+        if eventLoop.inEventLoop {
+            switch connection.pollRequest(self) {
+            case .message(let message): return message
+            case .end: return nil
+            case .failed(let error): throw error
+            case .wait: break
+            }
+        }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                eventLoop.execute { self.connection.nextRequest(self, continuation) }
+                if eventLoop.inEventLoop {
+                    connection.nextRequest(self, continuation)
+                } else {
+                    eventLoop.execute { self.connection.nextRequest(self, continuation) }
+                }
             }
         } catch let error as RPCError {
             throw error
@@ -77,16 +97,46 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     }
 
     public func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError) {
-        let promise = eventLoop.makePromise(of: Void.self)
-        eventLoop.execute {
-            self.connection.send(self, header: header, message: message, trailer: trailer, promise: promise)
+        let future: EventLoopFuture<Void>
+        if eventLoop.inEventLoop {
+            switch connection.send(self, header: header, message: message, trailer: trailer) {
+            case .done: return
+            case .failed(let error): throw error
+            case .wait(let written): future = written
+            }
+        } else {
+            let promise = eventLoop.makePromise(of: Void.self)
+            eventLoop.execute {
+                switch self.connection.send(self, header: header, message: message, trailer: trailer) {
+                case .done: promise.succeed()
+                case .failed(let error): promise.fail(error)
+                case .wait(let written): written.cascade(to: promise)
+                }
+            }
+            future = promise.futureResult
         }
         do {
-            try await promise.futureResult.get()
+            try await future.get()
         } catch let error as RPCError {
             throw error
         } catch {
             throw RPCError(code: .unavailable, message: "the connection closed", cause: error)
         }
     }
+}
+
+/// A request read without waiting: a message, the client's half-close, the call's end, or nothing yet.
+enum RequestPoll {
+    case message([UInt8])
+    case end
+    case failed(RPCError)
+    case wait
+}
+
+/// How a send went: written (or handed to the channel) at once, refused, or waiting for
+/// flow-control credit or channel writability.
+enum SendPoll {
+    case done
+    case failed(RPCError)
+    case wait(EventLoopFuture<Void>)
 }

@@ -1,0 +1,93 @@
+import BastionBuiltinServices
+import BastionProtobuf
+import BastionRPC
+import BastionTransport
+import NIOCore
+import Testing
+
+/// Calls whose handlers run on their connection's event loop (the default) or on the global
+/// concurrent executor, made from tasks on the client connection's event loop or elsewhere: each
+/// pairing takes different paths through the transport (direct access or hops, waits).
+@Suite struct ExecutionTests {
+    static let pairings: [(handlersOnEventLoop: Bool, callerOnEventLoop: Bool)] = [
+        (true, true), (true, false), (false, true), (false, false),
+    ]
+
+    @Test(arguments: pairings)
+    func everyCallKind(handlersOnEventLoop: Bool, callerOnEventLoop: Bool) async throws {
+        try await withEchoServer(configure: { $0.runsHandlersOnEventLoops = handlersOnEventLoop }) { _, port, _ in
+            let connection = try await connect(port: port)
+            let echo = Bastion_Echo_V1_EchoClient(transport: connection)
+            try await Self.run(on: callerOnEventLoop ? connection.taskExecutor : nil) {
+                let unary = try await echo.get(EchoRequest { $0.text = "hi" }, metadata: metadata([("echo-a", "b")]))
+                #expect(unary.message.text == "hi")
+                #expect(unary.metadata["echo-a"] == "b")
+                #expect(unary.trailerMetadata["echo-a"] == "b")
+
+                // Above the stream window both ways, so both sides wait for credit.
+                let payload = (0..<(3 << 19)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+                #expect(try await echo.get(EchoRequest { $0.payload = payload }).message.payload == payload)
+
+                let indexes = try await echo.expand(EchoRequest { $0.payload = [1, 2]; $0.repeat = 200 }) { responses in
+                    var indexes: [UInt32] = []
+                    for try await response in responses { indexes.append(response.index) }
+                    return indexes
+                }
+                #expect(indexes == Array(0..<200))
+
+                let collected = try await echo.collect { writer in
+                    for word in ["a", "b", "c"] { try await writer.write(EchoRequest { $0.text = word }) }
+                }
+                #expect(collected.message.text == "a b c")
+
+                let texts = try await echo.update(requests: { writer in
+                    for index in 0..<10 { try await writer.write(EchoRequest { $0.text = "m\(index)" }) }
+                }, responses: { responses in
+                    var texts: [String] = []
+                    for try await response in responses { texts.append(response.text) }
+                    return texts
+                })
+                #expect(texts == (0..<10).map { "m\($0)" })
+
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await echo.get(EchoRequest { $0.delayMillis = 5_000 }, options: CallOptions(timeout: .milliseconds(50)))
+                }
+                #expect(error?.code == .deadlineExceeded)
+            }
+            await connection.close()
+        }
+    }
+
+    @Test(arguments: pairings)
+    func concurrentCallsOnOneConnection(handlersOnEventLoop: Bool, callerOnEventLoop: Bool) async throws {
+        try await withEchoServer(configure: { $0.runsHandlersOnEventLoops = handlersOnEventLoop }) { _, port, _ in
+            let connection = try await connect(port: port)
+            let echo = Bastion_Echo_V1_EchoClient(transport: connection)
+            let executor = callerOnEventLoop ? connection.taskExecutor : nil
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<32 {
+                    group.addTask(executorPreference: executor) {
+                        for call in 0..<20 {
+                            let text = "\(caller)/\(call)"
+                            let response = try await echo.get(EchoRequest { $0.text = text; $0.payload = [UInt8](repeating: 1, count: 1024) })
+                            #expect(response.message.text == text)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            await connection.close()
+        }
+    }
+
+    private static func run(on executor: EventLoopTaskExecutor?, _ body: () async throws -> Void) async throws {
+        if let executor {
+            try await withTaskExecutorPreference(executor) {
+                #expect(executor.eventLoop.inEventLoop)
+                try await body()
+            }
+        } else {
+            try await body()
+        }
+    }
+}
