@@ -4,16 +4,32 @@ import BastionProtobuf
 import BastionRPC
 import BastionTransport
 import Foundation
+import Histogram
 import Synchronization
 
-/// `bastion bench`: unary echo load against a server, with latency percentiles.
+/// `bastion bench`: echo load against a server, with latency percentiles from HDR histograms.
 struct BenchCommand: AsyncParsableCommand {
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        /// `Echo/Get`: one request, one response.
+        case unary
+        /// `Echo/Expand`: one request, `--repeat` responses.
+        case serverStreaming = "server-streaming"
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Send unary echo calls as fast as the server answers; report calls/s and latency."
+        abstract: "Send echo calls as fast as the server answers; report calls/s and latency.",
+        discussion: """
+            Each caller makes one call at a time. Calls that start after the warm-up and end before \
+            the duration is over are measured. The last line is machine-readable, as printed by \
+            Benchmarks/c/loadgen: RESULT calls=… calls_per_s=… p50_us=… p99_us=… msgs_per_s=… errors=…
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "unary (Echo/Get) or server-streaming (Echo/Expand).")
+    var kind: Kind = .unary
 
     @Option(help: "Callers running at once, spread over --connections.")
     var concurrency = 1
@@ -21,80 +37,145 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Connections to spread the callers over.")
     var connections = 1
 
-    @Option(help: "Seconds to run (after a one-second warm-up).")
+    @Option(help: "Seconds to measure (after the warm-up).")
     var duration = 5
 
-    @Option(help: "Payload bytes per request (echoed back).")
+    @Option(help: "Seconds of warm-up, not measured.")
+    var warmup = 1
+
+    @Option(help: "Payload bytes per request (echoed back in each response).")
     var size = 16
 
+    @Option(name: .customLong("repeat"), help: "Responses per server-streaming call.")
+    var repeatCount = 1000
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Run each caller on its connection's event loop, which spares every call thread hops."
+    )
+    var callersOnEventLoop = true
+
+    @Flag(help: "No progress line.")
+    var quiet = false
+
     func validate() throws {
-        guard concurrency > 0, connections > 0, connections <= concurrency, duration > 0, size >= 0 else {
-            throw ValidationError("need concurrency >= connections >= 1, duration >= 1, size >= 0")
+        guard concurrency > 0, connections > 0, connections <= concurrency, duration > 0, warmup >= 0, size >= 0,
+            repeatCount > 0
+        else {
+            throw ValidationError("need concurrency >= connections >= 1, duration >= 1, warmup >= 0, size >= 0, repeat >= 1")
         }
     }
 
     func run() async throws {
-        var clients: [Bastion_Echo_V1_EchoClient] = []
-        for _ in 0..<connections { clients.append(Bastion_Echo_V1_EchoClient(transport: try await connection.connect())) }
-        let request = Bastion_Echo_V1_EchoRequest { $0.payload = [UInt8](repeating: 0x5A, count: size) }
+        let kind = self.kind
+        var connections: [BastionClientConnection] = []
+        for _ in 0..<self.connections { connections.append(try await connection.connect()) }
+        let request = Bastion_Echo_V1_EchoRequest {
+            $0.payload = [UInt8](repeating: 0x5A, count: size)
+            if kind == .serverStreaming { $0.repeat = UInt32(repeatCount) }
+        }
         let clock = ContinuousClock()
-        let warmUpEnd = clock.now + .seconds(1)
-        let end = warmUpEnd + .seconds(duration)
-        let completed = CallCounter()
-        var all: [Duration] = []
-        var errors = 0
-        await withTaskGroup(of: (latencies: [Duration], errors: Int).self) { group in
-            // A progress line while it runs.
-            group.addTask {
-                while clock.now < end {
-                    try? await Task.sleep(for: .seconds(1))
-                    FileHandle.standardError.write(Data("\r\(completed.value) calls…".utf8))
+        let measureFrom = clock.now + .seconds(warmup)
+        let end = measureFrom + .seconds(duration)
+        let progress = Progress()
+        let quiet = self.quiet
+        let callersOnEventLoop = self.callersOnEventLoop
+        var total = CallerResult()
+        await withTaskGroup(of: CallerResult?.self) { group in
+            if !quiet {
+                group.addTask {
+                    var last = 0
+                    while clock.now < end {
+                        try? await Task.sleep(for: .seconds(1))
+                        let calls = progress.calls
+                        let phase = clock.now < measureFrom ? "warm-up" : "measuring"
+                        FileHandle.standardError.write(Data("\r\(phase): \(calls) calls, \(calls - last) in the last second   ".utf8))
+                        last = calls
+                    }
+                    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+                    return nil
                 }
-                return ([], 0)
             }
             for caller in 0..<concurrency {
-                let client = clients[caller % connections]
-                group.addTask {
-                    var latencies: [Duration] = []
-                    var errors = 0
-                    latencies.reserveCapacity(100_000)
+                let connection = connections[caller % connections.count]
+                let client = Bastion_Echo_V1_EchoClient(transport: connection)
+                group.addTask(executorPreference: callersOnEventLoop ? connection.taskExecutor : nil) {
+                    var result = CallerResult()
                     while clock.now < end {
                         let start = clock.now
+                        var messages = 0
                         do {
-                            _ = try await client.get(request)
-                            if start >= warmUpEnd { latencies.append(clock.now - start) }
-                            completed.increment()
+                            switch kind {
+                            case .unary:
+                                _ = try await client.get(request)
+                                messages = 1
+                            case .serverStreaming:
+                                try await client.expand(request) { responses in
+                                    for try await _ in responses { messages += 1 }
+                                }
+                            }
                         } catch {
-                            errors += 1
+                            result.errors += 1
+                            continue
                         }
+                        let finish = clock.now
+                        progress.increment()
+                        if start >= measureFrom, finish <= end { result.record(finish - start, messages: messages) }
                     }
-                    return (latencies, errors)
+                    return result
                 }
             }
             for await result in group {
-                all += result.latencies
-                errors += result.errors
+                if let result { total.merge(result) }
             }
         }
-        let latencies = all.sorted()
-        guard !latencies.isEmpty else { throw ValidationError("no call succeeded") }
-        func percentile(_ p: Double) -> Duration { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        func ms(_ d: Duration) -> String { String(format: "%.3f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
-        FileHandle.standardError.write(Data("\r".utf8))
+        for connection in connections { await connection.close() }
+        guard total.calls > 0 else { throw ValidationError("no call succeeded") }
+        let seconds = Double(duration)
+        let p50 = Double(total.latencies.valueAtPercentile(50)) / 1000
+        let p99 = Double(total.latencies.valueAtPercentile(99)) / 1000
+        let max = Double(total.latencies.maxRecorded) / 1000
+        let what = kind == .unary ? "unary echo, \(size) B" : "server-streaming echo, \(repeatCount) x \(size) B per call"
         print("""
-            unary echo, \(size) B, \(concurrency) callers on \(connections) connection(s), \(duration) s:
-              \(latencies.count / duration) calls/s, p50 \(ms(percentile(0.5))), p99 \(ms(percentile(0.99))), \
-            max \(ms(latencies.last!)), errors \(errors)
+            \(what), \(concurrency) callers on \(connections.count) connection(s), \(duration) s:
+              \(Int(Double(total.calls) / seconds)) calls/s, \(Int(Double(total.messages) / seconds)) responses/s, \
+            p50 \(String(format: "%.1f", p50)) µs, p99 \(String(format: "%.1f", p99)) µs, max \(String(format: "%.1f", max)) µs, \
+            errors \(total.errors)
             """)
-        for client in clients { await (client.client.transport as? BastionClientConnection)?.close() }
+        print(String(
+            format: "RESULT calls=%d calls_per_s=%.0f p50_us=%.1f p99_us=%.1f msgs_per_s=%.0f errors=%d",
+            total.calls, Double(total.calls) / seconds, p50, p99, Double(total.messages) / seconds, total.errors
+        ))
     }
 }
 
-/// Calls completed so far, for the progress line.
-final class CallCounter: Sendable {
+/// One caller's measurements: latencies in nanoseconds, counts.
+struct CallerResult: Sendable {
+    var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    var calls = 0
+    var messages = 0
+    var errors = 0
+
+    mutating func record(_ latency: Duration, messages: Int) {
+        let (seconds, attoseconds) = latency.components
+        _ = latencies.record(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+        calls += 1
+        self.messages += messages
+    }
+
+    mutating func merge(_ other: CallerResult) {
+        latencies.add(other.latencies)
+        calls += other.calls
+        messages += other.messages
+        errors += other.errors
+    }
+}
+
+/// Calls completed so far (warm-up included), for the progress line.
+final class Progress: Sendable {
     private let count = Atomic<Int>(0)
 
-    var value: Int { count.load(ordering: .relaxed) }
+    var calls: Int { count.load(ordering: .relaxed) }
 
     func increment() { count.add(1, ordering: .relaxed) }
 }
