@@ -80,6 +80,40 @@ import Testing
         }
     }
 
+    /// The server keeps one deadline timer per connection, at the earliest deadline: a later
+    /// call with a shorter timeout must still end at its own deadline, and so must calls after
+    /// the timer fired.
+    @Test func deadlinesOfCallsSharingAConnection() async throws {
+        try await withEchoServer { _, port, _ in
+            let connection = try await connect(port: port)
+            let echo = Bastion_Echo_V1_EchoClient(transport: connection)
+            let slow = EchoRequest { $0.delayMillis = 20_000 }
+            try await withThrowingTaskGroup(of: String.self) { group in
+                group.addTask {
+                    let error = await #expect(throws: RPCError.self) {
+                        _ = try await echo.get(slow, options: CallOptions(timeout: .seconds(3)))
+                    }
+                    #expect(error?.code == .deadlineExceeded)
+                    return "long"
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(100))  // after the long call opened, usually
+                    for _ in 0..<2 {
+                        let error = await #expect(throws: RPCError.self) {
+                            _ = try await echo.get(slow, options: CallOptions(timeout: .milliseconds(100)))
+                        }
+                        #expect(error?.code == .deadlineExceeded)
+                    }
+                    return "short"
+                }
+                let first = try await group.next()
+                let second = try await group.next()
+                #expect([first, second] == ["short", "long"])
+            }
+            await connection.close()
+        }
+    }
+
     private static func run(on executor: EventLoopTaskExecutor?, _ body: () async throws -> Void) async throws {
         if let executor {
             try await withTaskExecutorPreference(executor) {

@@ -62,10 +62,11 @@ struct ReceiveWindow {
 
 /// One outbound message (or trailer) waiting for flow-control credit or channel writability.
 struct PendingSend {
-    var header: ByteBuffer?
+    /// Encoded into the output when the send is written, not before (no buffer of its own).
+    var header: RPCResponseHeader?
     var message: [UInt8]?
     var sent: Int = 0
     var endStream: Bool
-    var trailer: ByteBuffer?
+    var trailer: RPCCallTrailer?
     var promise: EventLoopPromise<Void>?
 }

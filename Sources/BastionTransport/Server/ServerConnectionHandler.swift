@@ -38,6 +38,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var draining = false
     private var closing = false
     private var flushScheduled = false
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadlineTimerAt: NIODeadline?
 
     init(
         configuration: ServerConnectionConfiguration,
@@ -128,6 +130,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         for stream in Array(streams.values) {
             end(stream, RPCError(code: .unavailable, message: "the connection closed"), sendTrailer: false)
         }
@@ -219,12 +223,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         )
         stream.halfClosed = frame.header.flags.contains(.endStream)
         streams[id] = stream
-        let nanoseconds = timeout.clampedNanoseconds
-        stream.deadlineTimer = self.context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
-            guard let self, self.streams[id] === stream else { return }
-            self.end(stream, RPCError(code: .deadlineExceeded, message: "the call's deadline passed"), sendTrailer: true)
-            self.flushOutbound()
-        }
+        stream.deadline = .now() + .nanoseconds(timeout.clampedNanoseconds)
+        armDeadlineTimer(stream.deadline)
         self.context.fireChannelRead(wrapInboundOut(stream))
     }
 
@@ -350,16 +350,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if let header {
             var response = RPCResponseHeader()
             response.metadata = header.entries
-            var buffer = context.channel.allocator.buffer(capacity: 64)
-            buffer.writeFrame(.headers, streamID: stream.id, message: response)
-            pending.header = buffer
+            pending.header = response
         }
         pending.message = message
-        if let trailer {
-            var buffer = context.channel.allocator.buffer(capacity: 32)
-            buffer.writeFrame(.trailers, streamID: stream.id, message: trailer)
-            pending.trailer = buffer
-        }
+        pending.trailer = trailer
         stream.pendingSends.append(pending)
         drainSends(stream)
         scheduleFlush()
@@ -373,8 +367,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Writes what flow control and the socket allow of the stream's pending sends.
     private func drainSends(_ stream: ServerStream) {
         while var pending = stream.pendingSends.first {
-            if var header = pending.header {
-                flow.outbound.writeBuffer(&header)
+            if let header = pending.header {
+                flow.outbound.writeFrame(.headers, streamID: stream.id, message: header)
                 pending.header = nil
             }
             if let message = pending.message {
@@ -388,8 +382,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 }
             }
             stream.pendingSends.removeFirst()
-            if var trailer = pending.trailer {
-                flow.outbound.writeBuffer(&trailer)
+            if let trailer = pending.trailer {
+                flow.outbound.writeFrame(.trailers, streamID: stream.id, message: trailer)
                 finished(stream)
             }
             pending.promise?.succeed()
@@ -400,7 +394,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func finished(_ stream: ServerStream) {
         stream.ended = RPCError(code: .failedPrecondition, message: "the call has already ended")
         streams[stream.id] = nil
-        stream.deadlineTimer?.cancel()
         if let waiter = stream.requestWaiter {
             stream.requestWaiter = nil
             waiter.resume(returning: nil)
@@ -414,7 +407,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard stream.ended == nil else { return }
         stream.ended = error
         streams[stream.id] = nil
-        stream.deadlineTimer?.cancel()
         if sendTrailer { writeTrailer(stream.id, error.trailer) }
         if let waiter = stream.requestWaiter {
             stream.requestWaiter = nil
@@ -431,6 +423,38 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             end(stream, RPCError(code: .internal, message: "the handler ended without a trailer"), sendTrailer: true)
             flushOutbound()
         }
+    }
+
+    // MARK: Deadlines
+
+    // One timer per connection, at the earliest deadline that may still be open, rather than one
+    // per call: a call's timer cost an allocation, a heap insertion and a removal, and most calls
+    // end long before their deadline. Calls that ended stay counted until the timer fires; it
+    // then ends the expired calls and moves to the earliest deadline of those still open.
+
+    private func armDeadlineTimer(_ deadline: NIODeadline) {
+        if let deadlineTimerAt, deadlineTimerAt <= deadline { return }
+        deadlineTimer?.cancel()
+        deadlineTimerAt = deadline
+        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.deadlineTimerFired()
+        }
+    }
+
+    private func deadlineTimerFired() {
+        deadlineTimer = nil
+        deadlineTimerAt = nil
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        for stream in Array(streams.values) {
+            if stream.deadline <= now {
+                end(stream, RPCError(code: .deadlineExceeded, message: "the call's deadline passed"), sendTrailer: true)
+            } else if next.map({ stream.deadline < $0 }) ?? true {
+                next = stream.deadline
+            }
+        }
+        if let next { armDeadlineTimer(next) }
+        flushOutbound()
     }
 
     // MARK: Connection

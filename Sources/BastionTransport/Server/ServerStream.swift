@@ -23,7 +23,11 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     var receiveWindow: ReceiveWindow
     var sendWindow: Int
     var pendingSends = CircularBuffer<PendingSend>()
-    var deadlineTimer: Scheduled<Void>?
+    /// When the server ends the call (the client's timeout, capped by the server's).
+    var deadline = NIODeadline.distantFuture
+    /// Response bytes sent without waiting since the handler last let others run.
+    var bytesSinceYield = 0
+    static let burstBytes = 32 << 10
 
     /// The handler's task, so a deadline or a peer's CANCEL can cancel it. Set only while the
     /// task runs (so cancelling it is safe), under `taskLock`.
@@ -100,7 +104,15 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         let future: EventLoopFuture<Void>
         if eventLoop.inEventLoop {
             switch connection.send(self, header: header, message: message, trailer: trailer) {
-            case .done: return
+            case .done:
+                // A handler whose sends never wait would keep the event loop from every other
+                // call and connection on it: after each burst, it lets them run.
+                bytesSinceYield += message?.count ?? 0
+                if bytesSinceYield >= Self.burstBytes, trailer == nil {
+                    bytesSinceYield = 0
+                    await Task.yield()
+                }
+                return
             case .failed(let error): throw error
             case .wait(let written): future = written
             }
