@@ -43,6 +43,7 @@ import Testing
             router.intercept(with: engine)
             for method in methods {
                 router.registerUnary(method, requestFields: requestFields) { (request: EchoRequest, context) in
+                    if request.text == CallGate.text { await CallGate.shared.wait() }
                     if request.delayMillis > 0 { try await Task.sleep(for: .milliseconds(Int(request.delayMillis))) }
                     if request.failWithCode > 0 {
                         throw RPCError(code: .init(rawValue: Int(request.failWithCode)), message: request.failWithMessage)
@@ -180,11 +181,23 @@ import Testing
     @Test func inFlightCap() async throws {
         let capped = Self.method("Capped") { $0.availability = .init { $0.statement = "two at once"; $0.maxInFlight = 2 } }
         try await withPolicyServer([capped]) { port, _ in
+            // The admitted calls wait at the gate until both refusals are back, so the four calls
+            // overlap however slowly they connect; the gate opens after 20 s regardless.
             let outcomes = try await withThrowingTaskGroup(of: RPCError?.self) { group in
-                // Long enough that the four calls overlap even when connecting is slow (a loaded machine).
-                for _ in 0..<4 { group.addTask { try await call(capped, port: port, delay: 2_000) } }
+                let gated = EchoRequest { $0.text = CallGate.text }
+                for _ in 0..<4 { group.addTask { try await call(capped, port: port, request: gated) } }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(20))
+                    CallGate.shared.open()
+                    return RPCError(code: .aborted, message: "the gate's timeout")
+                }
                 var outcomes: [RPCError?] = []
-                for try await outcome in group { outcomes.append(outcome) }
+                for try await outcome in group {
+                    if outcome?.code == .aborted { continue }
+                    outcomes.append(outcome)
+                    if outcomes.filter({ $0 != nil }).count == 2 { CallGate.shared.open() }
+                    if outcomes.count == 4 { group.cancelAll() }
+                }
                 return outcomes
             }
             #expect(outcomes.filter { $0 == nil }.count == 2)
@@ -449,4 +462,33 @@ func sha256(_ bytes: [UInt8]) -> [UInt8] {
         output.withUnsafeMutableBufferPointer { SHA256(input.baseAddress, input.count, $0.baseAddress) }
     }
     return output
+}
+
+/// Holds the handlers of calls whose request text is ``text`` until the test opens it (for
+/// inFlightCap, the only test that sends that text).
+final class CallGate: Sendable {
+    static let text = "wait-at-the-gate"
+    static let shared = CallGate()
+
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 }
