@@ -10,6 +10,7 @@ import Logging
 // for echo is far below what a load test sends).
 //
 //   BastionEchoServer --cert CERT --key KEY [--port 0] [--port-file FILE] [--max-concurrent-calls 1000]
+//                     [--handlers-on-event-loops true|false]   (default: BastionServer's)
 
 var values: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -28,6 +29,7 @@ let tls = try TLSContext(configuration: .server(
 ))
 var configuration = BastionServer.Configuration(host: "127.0.0.1", port: Int(values["port"] ?? "0") ?? 0, security: .tls(tls))
 configuration.connection.settings.maxConcurrentCalls = Int(values["max-concurrent-calls"] ?? "1000") ?? 1000
+if let onEventLoops = values["handlers-on-event-loops"] { configuration.runsHandlersOnEventLoops = onEventLoops == "true" }
 var router = RPCRouter()
 EchoService().register(with: &router)
 let server = BastionServer(configuration: configuration, router: router, logger: logger)
