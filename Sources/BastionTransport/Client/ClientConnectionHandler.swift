@@ -213,7 +213,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if stream.pendingSends.isEmpty { return .done }
         // Held back by flow control or the socket: this send is the last in the queue.
         let promise = context.eventLoop.makePromise(of: Void.self)
-        stream.pendingSends[stream.pendingSends.index(before: stream.pendingSends.endIndex)].promise = promise
+        stream.pendingSends.updateLast { $0.promise = promise }
         return .wait(promise.futureResult)
     }
 
@@ -225,7 +225,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     endStream: pending.endStream, channelWritable: context.channel.isWritable
                 )
                 guard written else {
-                    stream.pendingSends[stream.pendingSends.startIndex] = pending
+                    stream.pendingSends.updateFirst { $0 = pending }
                     return
                 }
             } else if pending.endStream {

@@ -11,7 +11,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
 
     // Event loop state.
     /// Complete messages not yet read, with the flow-control credit to return when they are.
-    var responses = CircularBuffer<(message: [UInt8], credit: Int)>()
+    var responses = StreamQueue<(message: [UInt8], credit: Int)>()
     var responseWaiter: CheckedContinuation<[UInt8]?, any Error>?
     var header: Metadata?
     var headerWaiters: [CheckedContinuation<Metadata, any Error>] = []
@@ -21,7 +21,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     var assembler: MessageAssembler
     var receiveWindow: ReceiveWindow
     var sendWindow: Int
-    var pendingSends = CircularBuffer<PendingSend>()
+    var pendingSends = StreamQueue<PendingSend>()
     var deadlineTimer: Scheduled<Void>?
     var halfClosed = false
 

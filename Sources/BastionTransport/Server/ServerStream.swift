@@ -13,7 +13,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
 
     // Event loop state.
     /// Complete messages not yet read, with the flow-control credit to return when they are.
-    var requests = CircularBuffer<(message: [UInt8], credit: Int)>()
+    var requests = StreamQueue<(message: [UInt8], credit: Int)>()
     var requestWaiter: CheckedContinuation<[UInt8]?, any Error>?
     var halfClosed = false
     /// Why the call is over for the handler: set when the trailer went out or the call was
@@ -22,7 +22,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     var assembler: MessageAssembler
     var receiveWindow: ReceiveWindow
     var sendWindow: Int
-    var pendingSends = CircularBuffer<PendingSend>()
+    var pendingSends = StreamQueue<PendingSend>()
     /// When the server ends the call (the client's timeout, capped by the server's).
     var deadline = NIODeadline.distantFuture
     /// Response bytes sent without waiting since the handler last let others run.
