@@ -46,6 +46,9 @@ repeat=1000  # responses per server-streaming call
 if [ "$build" = 1 ]; then
     "$here/c/build-echo.sh"
     swift build -c release --package-path "$root" --product bastion
+    # SwiftPM 6.3 keeps the benchmark package's build plan when only a file of the root package
+    # (a path dependency here) was added, and then fails to find it: plan afresh.
+    rm -f "$here/.build/release.yaml"
     swift build -c release --package-path "$here" --product BastionEchoServer
     swift build -c release --package-path "$here" --product GRPCPeer
 fi
