@@ -11,6 +11,7 @@ apt_packages=(
     liblmdb-dev lmdb-utils                            # the store, and mdb_stat for its tests
     libssl-dev libsodium-dev openssl                  # TLS and crypto; openssl s_client in tests
     libprotobuf-c-dev protobuf-c-compiler             # the C client
+    gcc make pkg-config                               # building the C client
 )
 python_protobuf="protobuf==4.21.12"                   # matches Debian's protoc 3.21.12
 python_cryptography="cryptography==48.0.0"            # HKDF-SHA512 reference for BastionCryptoTests
