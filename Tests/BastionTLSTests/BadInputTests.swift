@@ -30,9 +30,11 @@ import Testing
 
     @Test(arguments: Self.badInputs)
     func badBytesGetACleanCloseAndTheServerKeepsServing(name: String, bytes: [UInt8]) async throws {
-        let server = try await LoopbackServer.start(
-            context: TLSContext(configuration: self.certificates.serverConfiguration())
-        )
+        // A handshake timeout far beyond any scheduling delay, so that only the bad bytes can
+        // close the connection in time (a loaded machine once starved the event loop past 10 s).
+        var configuration = self.certificates.serverConfiguration()
+        configuration.handshakeTimeout = .seconds(120)
+        let server = try await LoopbackServer.start(context: TLSContext(configuration: configuration))
         // The close comes from the bad bytes (handshakeFailed below), not the handshake timeout;
         // no wall-clock bound is asserted, since a loaded machine may be slow.
         _ = try await RawConnection.sendAndAwaitClose(bytes, port: server.port)

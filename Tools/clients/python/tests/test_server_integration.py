@@ -57,7 +57,7 @@ def echo(channel: Channel) -> EchoClient:
 
 
 def test_health(channel: Channel) -> None:
-    call = HealthClient(channel).check(timeout=10)
+    call = HealthClient(channel).check(timeout=60)
     assert call.response.status == health_pb2.CheckResponse.STATUS_SERVING
     assert channel.ping() < 5
 
@@ -66,7 +66,7 @@ def test_unary_with_metadata_both_ways(echo: EchoClient) -> None:
     call = echo.get(
         EchoRequest(text="hello", payload=b"\x00\xff"),
         metadata=[("echo-text", "value"), ("echo-blob-bin", b"\x00\x01\xfe"), ("not-echoed", "x")],
-        timeout=10,
+        timeout=60,
     )
     assert call.response.text == "hello" and call.response.payload == b"\x00\xff"
     for metadata in (call.initial_metadata, call.trailing_metadata):
@@ -77,20 +77,20 @@ def test_unary_with_metadata_both_ways(echo: EchoClient) -> None:
 
 def test_client_streaming(echo: EchoClient) -> None:
     requests = [EchoRequest(text=t, payload=t.encode()) for t in ("one", "two", "three")]
-    call = echo.collect(requests, metadata={"echo-k": "v"}, timeout=10)
+    call = echo.collect(requests, metadata={"echo-k": "v"}, timeout=60)
     assert call.response.text == "one two three" and call.response.payload == b"onetwothree"
     assert call.trailing_metadata.get("echo-k") == "v"
 
 
 def test_server_streaming(echo: EchoClient) -> None:
-    call = echo.expand(EchoRequest(text="x", repeat=25), metadata={"echo-k": "v"}, timeout=10)
+    call = echo.expand(EchoRequest(text="x", repeat=25), metadata={"echo-k": "v"}, timeout=60)
     assert call.initial_metadata.get("echo-k") == "v"
     assert [r.index for r in call] == list(range(25))
     assert call.code is StatusCode.OK and call.trailing_metadata.get("echo-k") == "v"
 
 
 def test_bidirectional_streaming(echo: EchoClient) -> None:
-    with echo.update(metadata={"echo-k": "v"}, timeout=10) as call:
+    with echo.update(metadata={"echo-k": "v"}, timeout=60) as call:
         call.send(EchoRequest(text="a", repeat=2))
         assert [next(call).text, next(call).text] == ["a", "a"]
         call.send(EchoRequest(text="b"))
@@ -112,7 +112,7 @@ def test_concurrent_calls(echo: EchoClient) -> None:
     def work(n: int) -> None:
         try:
             for i in range(20):
-                assert echo.get(EchoRequest(text=f"{n}/{i}"), timeout=10).response.text == f"{n}/{i}"
+                assert echo.get(EchoRequest(text=f"{n}/{i}"), timeout=60).response.text == f"{n}/{i}"
         except BaseException as error:  # pragma: no cover - reported below
             failures.append(error)
 
@@ -132,7 +132,7 @@ def test_deadline_exceeded(echo: EchoClient) -> None:
     # A streaming call's deadline ends the stream.
     with pytest.raises(DeadlineExceeded):
         list(echo.expand(EchoRequest(repeat=1, delay_millis=5000), timeout=0.3))
-    assert echo.get(EchoRequest(text="still fine"), timeout=10).response.text == "still fine"
+    assert echo.get(EchoRequest(text="still fine"), timeout=60).response.text == "still fine"
 
 
 def test_cancellation(echo: EchoClient) -> None:
@@ -148,7 +148,7 @@ def test_cancellation(echo: EchoClient) -> None:
     bidi.cancel()
     with pytest.raises(Cancelled):
         list(bidi)
-    assert echo.get(EchoRequest(text="after"), timeout=10).response.text == "after"
+    assert echo.get(EchoRequest(text="after"), timeout=60).response.text == "after"
 
 
 @pytest.mark.parametrize("code", [c for c in StatusCode if c != StatusCode.OK])
@@ -156,7 +156,7 @@ def test_requested_failures(echo: EchoClient, code: StatusCode) -> None:
     with pytest.raises(RPCError) as raised:
         echo.get(
             EchoRequest(fail_with_code=code, fail_with_message=f"failing with {code.name}", retry_after_millis=1234),
-            timeout=10,
+            timeout=60,
         )
     error = raised.value
     assert error.code is code and type(error).status_code is code
@@ -166,12 +166,12 @@ def test_requested_failures(echo: EchoClient, code: StatusCode) -> None:
 
 def test_requested_failure_on_streams(echo: EchoClient) -> None:
     with pytest.raises(RPCError) as raised:
-        echo.collect([EchoRequest(text="a"), EchoRequest(fail_with_code=9, retry_after_millis=50)], timeout=10)
+        echo.collect([EchoRequest(text="a"), EchoRequest(fail_with_code=9, retry_after_millis=50)], timeout=60)
     assert raised.value.code is StatusCode.FAILED_PRECONDITION and raised.value.details.retry_after_millis == 50
 
 
 def test_unknown_method_is_unimplemented(channel: Channel) -> None:
     with pytest.raises(Unimplemented):
-        channel.unary("/bastion.echo.v1.Echo/DoesNotExist", EchoRequest(), echo_pb2.EchoResponse, timeout=10)
+        channel.unary("/bastion.echo.v1.Echo/DoesNotExist", EchoRequest(), echo_pb2.EchoResponse, timeout=60)
     with pytest.raises(Unimplemented):
-        channel.unary("/no.such.v1.Service/Method", EchoRequest(), echo_pb2.EchoResponse, timeout=10)
+        channel.unary("/no.such.v1.Service/Method", EchoRequest(), echo_pb2.EchoResponse, timeout=60)
