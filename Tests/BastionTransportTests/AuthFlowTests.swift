@@ -106,23 +106,12 @@ import Testing
 @Suite struct AccountCommandTests {
     /// Runs `bastion arguments…` with the password in BASTION_PASSWORD; returns status and output.
     func bastion(_ arguments: [String], password: String, folder: URL) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try DaemonTests.binaries.appendingPathComponent("bastion")
-        process.currentDirectoryURL = folder
-        process.arguments = arguments
-        process.environment = ["BASTION_PASSWORD": password, "HOME": folder.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let (terminations, termination) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { process in
-            termination.yield(process.terminationStatus)
-            termination.finish()
-        }
-        try process.run()
-        var status: Int32 = -1
-        for await terminationStatus in terminations { status = terminationStatus }
-        return (status, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        try await runProgram(
+            try DaemonTests.binaries.appendingPathComponent("bastion"),
+            arguments,
+            environment: ["BASTION_PASSWORD": password, "HOME": folder.path],
+            in: folder
+        )
     }
 
     @Test func registerLoginWhoAmILogoutDelete() async throws {

@@ -12,21 +12,16 @@ import Testing
 
     @Test func pythonClientSuiteAgainstTheServer() async throws {
         try await withEchoServer { _, port, _ in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", Self.package.appendingPathComponent("tests").path]
             var environment = ProcessInfo.processInfo.environment
             environment["BASTION_SERVER"] = "127.0.0.1:\(port)"
             environment["BASTION_CA_FILE"] = TestCertificates.files.caCertificate
             environment["PYTHONPATH"] = Self.package.path
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "pytest failed (needs python3 with pytest and protobuf==4.21.12):\n\(output)")
+            let (status, output) = try await runProgram(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", Self.package.appendingPathComponent("tests").path],
+                environment: environment
+            )
+            #expect(status == 0, "pytest failed (needs python3 with pytest and protobuf==4.21.12):\n\(output)")
             #expect(output.contains(" passed"), "\(output)")
             #expect(!output.contains("skipped"), "the real-server tests must run, not skip:\n\(output)")
         }
