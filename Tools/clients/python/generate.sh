@@ -21,6 +21,7 @@ files=(
     bastion/policy/v1/policy.proto
     bastion/echo/v1/echo.proto
     bastion/health/v1/health.proto
+    bastion/auth/v1/auth.proto
 )
 
 command -v protoc >/dev/null || { echo "generate.sh: protoc not found (apt-get install protobuf-compiler)" >&2; exit 1; }

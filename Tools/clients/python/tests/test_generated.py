@@ -18,6 +18,7 @@ MODULES = [
     "bastion_client._proto.bastion.rpc.v1.rpc_pb2",
     "bastion_client._proto.bastion.echo.v1.echo_pb2",
     "bastion_client._proto.bastion.health.v1.health_pb2",
+    "bastion_client._proto.bastion.auth.v1.auth_pb2",
 ]
 
 
