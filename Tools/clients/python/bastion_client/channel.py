@@ -59,6 +59,7 @@ class Channel:
     ``settings`` are this client's limits, announced in its SETTINGS frame. ``connect_timeout``
     bounds TCP connect plus TLS handshake. ``ssl_context`` replaces the context built from the
     file arguments (ALPN ``bastion/1`` is set on it). ``allow_tls12`` also accepts TLS 1.2.
+    ``source_address`` (``(host, port)``, port 0 for any) binds the local end of TCP connections.
     """
 
     def __init__(
@@ -75,8 +76,10 @@ class Channel:
         connect_timeout: float = 10.0,
         ssl_context: Optional[ssl.SSLContext] = None,
         allow_tls12: bool = False,
+        source_address: Optional[tuple[str, int]] = None,
     ) -> None:
         self.host = host
+        self.source_address = source_address
         self.port = port
         self.settings = settings
         self.connect_timeout = connect_timeout
@@ -200,6 +203,7 @@ class Channel:
                     lambda: connection,
                     self._address,
                     self.port,
+                    local_addr=self.source_address,
                     ssl=self._ssl,
                     server_hostname=self._server_hostname,
                     ssl_handshake_timeout=self.connect_timeout if self._ssl else None,
