@@ -63,6 +63,25 @@ enum HTTPTestClient {
         try await NIOThreadPool.singleton.runIfActive { try blockingReadToEnd(descriptor) }
     }
 
+    /// The descriptors among `descriptors` whose peer closed them without sending anything, once
+    /// at least `count` have been closed (or `seconds` have passed).
+    static func closedWithoutAnswer(_ descriptors: [Int32], atLeast count: Int, seconds: Int) async throws -> Set<Int32> {
+        try await NIOThreadPool.singleton.runIfActive {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            var closed: Set<Int32> = []
+            while closed.count < count, ContinuousClock.now < deadline {
+                var polls = descriptors.filter { !closed.contains($0) }.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+                _ = poll(&polls, nfds_t(polls.count), 100)
+                for entry in polls where entry.revents != 0 {
+                    var byte: UInt8 = 0
+                    // Zero bytes: the peer closed without answering.
+                    if recv(entry.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 { closed.insert(entry.fd) }
+                }
+            }
+            return closed
+        }
+    }
+
     private static func blockingConnect(port: Int) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw RPCError(code: .internal, message: "socket: errno \(errno)") }
