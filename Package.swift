@@ -209,6 +209,7 @@ let package = Package(
             dependencies: [
                 "BastionIdentity",
                 "BastionPolicy",
+                "BastionProtobuf",
                 "BastionStore",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -33,7 +33,7 @@ done
 # The threat model of every service, from their policies.
 services=(
     bastion/health/v1/health.proto bastion/echo/v1/echo.proto bastion/admin/v1/admin.proto
-    bastion/auth/v1/auth.proto
+    bastion/auth/v1/auth.proto bastion/auth/v1/two_factor.proto
 )
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

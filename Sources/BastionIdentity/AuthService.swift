@@ -282,6 +282,7 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
             for fingerprint in fingerprints { try txn.delete(Self.clients, fingerprint) }
             try txn.delete(Self.users, userID)
             _ = try txn.delete(Self.loginFailures, "user:\(userID)")
+            try TwoFactorService.removeAll(for: userID, in: txn)
             try SessionTokens.revokeAll(for: userID, in: txn)
             return fingerprints.count
         }

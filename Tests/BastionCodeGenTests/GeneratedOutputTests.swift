@@ -58,6 +58,8 @@ import Testing
         ("bastion/admin/v1/admin.proto", "BastionAdmin"),
         ("bastion/auth/v1/auth.proto", "BastionIdentity"),
         ("bastion/auth/v1/records.proto", "BastionIdentity"),
+        ("bastion/auth/v1/two_factor.proto", "BastionIdentity"),
+        ("bastion/auth/v1/two_factor_records.proto", "BastionIdentity"),
     ])
     func projectProtosAreCurrent(proto: String, module: String) throws {
         let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))
@@ -72,7 +74,7 @@ import Testing
         let request = try Protoc.request(
             files: [
                 "bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto", "bastion/admin/v1/admin.proto",
-                "bastion/auth/v1/auth.proto",
+                "bastion/auth/v1/auth.proto", "bastion/auth/v1/two_factor.proto",
             ],
             root: Protoc.repositoryRoot.appending(path: "proto"),
             parameter: "ThreatModel=threat-model.md"
