@@ -201,6 +201,14 @@ struct DeleteAccountCommand: AsyncParsableCommand {
     @Flag(help: "Do not ask for confirmation.")
     var yes = false
 
+    @Option(
+        help: ArgumentHelp(
+            "A code of the user's second factor (TOTP or a recovery code), when the user has one. "
+                + "(default: the BASTION_SECOND_FACTOR_CODE variable, else a prompt)"
+        )
+    )
+    var secondFactorCode: String?
+
     func run() async throws {
         if !yes {
             FileHandle.standardError.write(Data("Type the user id to delete \(account.user) for good: ".utf8))
@@ -208,7 +216,22 @@ struct DeleteAccountCommand: AsyncParsableCommand {
         }
         let password = try account.password()
         let client = try IdentityClient(transport: try await connection.withClientCertificate(of: account).connect())
-        try await client.deleteAccount(userID: account.user, password: password)
+        let given = secondFactorCode ?? ProcessInfo.processInfo.environment["BASTION_SECOND_FACTOR_CODE"]
+        // Asked only when the server says the user has a second factor.
+        let prove: TwoFactorClient.Prover = { challenge in
+            let code: String
+            if let given, !given.isEmpty {
+                code = given
+            } else {
+                let kinds = Set(challenge.factors.map(\.kind)).sorted().joined(separator: " or ")
+                code = String(decoding: try AccountOptions.prompt("Second factor (\(kinds)) code: "), as: UTF8.self)
+            }
+            guard let factor = challenge.factor(forCode: code) else {
+                throw CleanFailure("the code is neither a TOTP code nor a recovery code of this user")
+            }
+            return (factor.id, code)
+        }
+        try await client.deleteAccount(userID: account.user, password: password, secondFactor: prove)
         try? FileManager.default.removeItem(at: account.folder)
         print("deleted \(account.user)")
     }

@@ -152,6 +152,7 @@ struct BastionDaemon: AsyncParsableCommand {
             store: store,
             configuration: policyConfiguration,
             verifier: identity?.verifier,
+            secondFactor: identity?.secondFactor,
             logger: logger
         )
         func interceptors() -> RPCRouter {
@@ -165,6 +166,7 @@ struct BastionDaemon: AsyncParsableCommand {
         health.register(with: &router)
         EchoService().register(with: &router)
         identity?.service.register(with: &router)
+        identity?.twoFactor.register(with: &router)
 
         // The admin service is on the TLS port too (its policy admits only operator
         // certificates there), and alone on the admin socket.

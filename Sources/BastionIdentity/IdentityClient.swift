@@ -118,15 +118,18 @@ public struct IdentityClient: Sendable {
         _ = try await auth.logout(.init(), metadata: session.metadata)
     }
 
-    /// Deletes the account; the transport must present the user's client certificate.
-    public func deleteAccount(userID: String, password: [UInt8]) async throws {
+    /// Deletes the account; the transport must present the user's client certificate. A user
+    /// with a second factor proves one for this exact request with `secondFactor`.
+    public func deleteAccount(userID: String, password: [UInt8], secondFactor: TwoFactorClient.Prover? = nil) async throws {
         let proof = try await passwordProof(userID: userID, password: password)
         let request = Bastion_Auth_V1_DeleteAccountRequest {
             $0.userId = userID
             $0.loginHandle = proof.handle
             $0.ke3 = proof.ke3
         }
-        _ = try await auth.deleteAccount(request)
+        _ = try await TwoFactorClient(transport: auth.client.transport).withSecondFactor(prove: secondFactor) { metadata in
+            try await auth.deleteAccount(request, metadata: metadata)
+        }
     }
 
     /// Calls once; when the server asks for proof of work, solves it for this exact request and
