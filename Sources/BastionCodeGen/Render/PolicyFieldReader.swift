@@ -13,7 +13,14 @@ struct PolicyFieldReader {
 
     let index: SchemaIndex
     let file: Google_Protobuf_FileDescriptorProto
-    let element: String
+    /// Which fields are boxed; built once per reader, since models are made per field path.
+    let containment: ContainmentGraph
+
+    init(index: SchemaIndex, file: Google_Protobuf_FileDescriptorProto) {
+        self.index = index
+        self.file = file
+        self.containment = ContainmentGraph(index: index, messages: Array(index.messages.values))
+    }
 
     /// The fields `policy` names, each with how it is used, in a stable order.
     static func fields(of policy: Bastion_Policy_V1_MethodPolicy) -> [(path: String, use: Use)] {
@@ -32,8 +39,7 @@ struct PolicyFieldReader {
     }
 
     /// One Swift statement that stores the field's value in `fields` when it is set.
-    func statement(path: String, use: Use, request: SchemaIndex.Message) throws(GeneratorError) -> String {
-        let containment = ContainmentGraph(index: index, messages: Array(index.messages.values))
+    func statement(path: String, use: Use, request: SchemaIndex.Message, element: String) throws(GeneratorError) -> String {
         var current = request
         var expression = "request"
         var optionalChain = false
@@ -41,14 +47,14 @@ struct PolicyFieldReader {
         for (position, part) in parts.enumerated() {
             let model = try MessageModel(current, index: index, containment: containment)
             guard let field = model.fields.first(where: { $0.descriptor.name == part }) else {
-                throw problem("names request field '\(path)', but \(model.fullName) has no field '\(part)'")
+                throw problem(element, "names request field '\(path)', but \(model.fullName) has no field '\(part)'")
             }
             let isLast = position == parts.count - 1
             switch field.storage {
             case .repeated, .map:
-                throw problem("names request field '\(path)', but '\(part)' is repeated; a policy reads one value")
+                throw problem(element, "names request field '\(path)', but '\(part)' is repeated; a policy reads one value")
             case .oneofMember:
-                throw problem("names request field '\(path)', but '\(part)' is in a oneof; move it out of the oneof")
+                throw problem(element, "names request field '\(path)', but '\(part)' is in a oneof; move it out of the oneof")
             case .implicit, .optional, .boxed:
                 break
             }
@@ -57,25 +63,25 @@ struct PolicyFieldReader {
             if case .implicit = field.storage { fieldIsOptional = false } else { fieldIsOptional = true }
             if !isLast {
                 guard case .message(let next) = field.kind else {
-                    throw problem("names request field '\(path)', but '\(part)' is not a message")
+                    throw problem(element, "names request field '\(path)', but '\(part)' is not a message")
                 }
                 current = next
                 optionalChain = optionalChain || fieldIsOptional
                 continue
             }
             optionalChain = optionalChain || fieldIsOptional
-            let wrapped = try wrap(field, use: use, path: path)
+            let wrapped = try wrap(field, use: use, path: path, element: element)
             let key = SwiftNaming.stringLiteral(path)
             if optionalChain {
                 return "if let value = \(expression) { fields[\(key)] = \(wrapped("value")) }"
             }
             return "fields[\(key)] = \(wrapped(expression))"
         }
-        throw problem("names an empty request field")
+        throw problem(element, "names an empty request field")
     }
 
     /// How a field's Swift value becomes a `RequestFieldValue`.
-    private func wrap(_ field: MessageModel.Field, use: Use, path: String) throws(GeneratorError) -> (String) -> String {
+    private func wrap(_ field: MessageModel.Field, use: Use, path: String, element: String) throws(GeneratorError) -> (String) -> String {
         switch (field.kind, use) {
         case (.message(let message), .sealedEnvelope) where message.fullName == Self.sealedEnvelopeType:
             return { ".sealedEnvelope(\($0))" }
@@ -86,13 +92,13 @@ struct PolicyFieldReader {
         case (.scalar(let scalar), .key) where scalar.isInteger:
             return { ".string(String(\($0)))" }
         case (_, .sealedEnvelope):
-            throw problem("names request field '\(path)' as a sealed envelope, but it is neither bytes nor bastion.rpc.v1.SealedEnvelope")
+            throw problem(element, "names request field '\(path)' as a sealed envelope, but it is neither bytes nor bastion.rpc.v1.SealedEnvelope")
         default:
-            throw problem("names request field '\(path)', but policies read only string, bytes and integer fields")
+            throw problem(element, "names request field '\(path)', but policies read only string, bytes and integer fields")
         }
     }
 
-    private func problem(_ message: String) -> GeneratorError {
+    private func problem(_ element: String, _ message: String) -> GeneratorError {
         GeneratorError(file: file.name, element: element, "policy \(message)")
     }
 }

@@ -50,6 +50,7 @@ struct ServiceRenderer {
         var used: Set<String> = ["all", "register", "client", "init"]
         var result: [Method] = []
         let policies = PolicyResolver(index: index, file: file, required: policiesRequired)
+        let reader = PolicyFieldReader(index: index, file: file)
         for (methodIndex, method) in service.method.enumerated() {
             let element = "\(fullName).\(method.name ?? "?")"
             let input = try index.message(method.inputType, from: file, element: element)
@@ -71,10 +72,9 @@ struct ServiceRenderer {
                     "policy names request field '\(first.path)', but the method streams its requests; only single-request methods can be checked by field"
                 )
             }
-            let reader = PolicyFieldReader(index: index, file: file, element: element)
             var fieldReaders: [String] = []
             for field in policyFields {
-                let statement = try reader.statement(path: field.path, use: field.use, request: input)
+                let statement = try reader.statement(path: field.path, use: field.use, request: input, element: element)
                 if !fieldReaders.contains(statement) { fieldReaders.append(statement) }
             }
             result.append(Method(
