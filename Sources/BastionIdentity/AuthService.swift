@@ -273,8 +273,9 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
     // MARK: Deletion
 
     public func deleteAccount(request: Bastion_Auth_V1_DeleteAccountRequest, context: ServerContext) async throws -> Bastion_Auth_V1_DeleteAccountResponse {
-        // The policy engine checked that the caller's certificate belongs to request.user_id;
-        // the second factor is a fresh proof of the password.
+        // The policy engine checked that the caller's certificate belongs to request.user_id
+        // and redeemed a second factor bound to this request (TwoFactorVerifier); the password
+        // is proved afresh here.
         let userID = try await provePassword(handle: request.loginHandle, ke3: request.ke3, expectedUser: request.userId)
         let removed = try await store.withWriteTransaction { txn -> Int in
             guard try txn.get(Self.users, userID) != nil else { throw RPCError(code: .notFound, message: "no such user") }

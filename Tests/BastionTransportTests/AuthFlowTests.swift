@@ -100,6 +100,47 @@ import Testing
         #expect(try await asBob.whoAmI(try await asBob.login(userID: "bob", password: Self.password)).userId == "bob")
         for connection in [anonymous, bobConnection, aliceConnection] { await connection.close() }
     }
+
+    /// DeleteAccount with a TOTP authenticator enrolled: the certificate, the password and a code
+    /// bound to this very request (InitiateTwoFactor, SolveChallenge, then the call with the token
+    /// in bastion-second-factor), against `bastiond --dev` and its real clock.
+    @Test func deleteAccountWithASecondFactor() async throws {
+        let (process, port, folder) = try await DaemonTests.startDaemon()
+        defer {
+            process.terminate()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let anonymous = try await DaemonTests.client(port: port, folder: folder)
+        let registration = try await IdentityClient(transport: anonymous, configuration: Self.configuration)
+            .register(userID: "carol", password: Self.password)
+        let connection = try await Self.connect(port: port, folder: folder, as: registration)
+        let identity = try IdentityClient(transport: connection, configuration: Self.configuration)
+        let twoFactor = TwoFactorClient(transport: connection)
+        let session = try await identity.login(userID: "carol", password: Self.password)
+        let enrollment = try await twoFactor.enrollTotp(session, label: "phone")
+        let totp = TOTP(secret: enrollment.secret)
+        let confirmedStep = totp.step(at: Int64(Date().timeIntervalSince1970))
+        _ = try await twoFactor.confirmTotp(session, factorID: enrollment.factorId, code: totp.code(forStep: confirmedStep))
+
+        // Without a code: refused, with the operation and the factor named.
+        let refused = await #expect(throws: RPCError.self) { try await identity.deleteAccount(userID: "carol", password: Self.password) }
+        #expect(refused?.code == .failedPrecondition)
+        let challenge = try #require(SecondFactorChallenge(refused?.secondFactorChallenge ?? ""))
+        #expect(challenge.method == Bastion_Auth_V1_Auth.Method.deleteAccount.path)
+        #expect(challenge.factors == [.init(id: enrollment.factorId, kind: "totp")])
+        // A wrong code, then the code of the next step (the confirmation used this one's).
+        let wrongCode = totp.code(forStep: confirmedStep + 1) == "000000" ? "000001" : "000000"
+        let wrong = await #expect(throws: RPCError.self) {
+            try await identity.deleteAccount(userID: "carol", password: Self.password) { _ in (enrollment.factorId, wrongCode) }
+        }
+        #expect(wrong?.code == .permissionDenied)
+        try await identity.deleteAccount(userID: "carol", password: Self.password) { challenge in
+            (challenge.factor(forCode: "123456")?.id ?? "", totp.code(forStep: confirmedStep + 1))
+        }
+        await #expect(throws: RPCError.self) { try await identity.whoAmI(session) }
+        await #expect(throws: (any Error).self) { try await identity.login(userID: "carol", password: Self.password) }
+        for connection in [anonymous, connection] { await connection.close() }
+    }
 }
 
 /// The same life cycle through the `bastion` command a user types.
@@ -135,5 +176,42 @@ import Testing
         let deleted = try await bastion(["delete-account", "--yes"] + common, password: "pa55word-dave", folder: folder)
         #expect(deleted.status == 0, "\(deleted.output)")
         #expect(try await bastion(["login"] + common, password: "pa55word-dave", folder: folder).status != 0)
+    }
+
+    /// `bastion delete-account --second-factor-code` for a user with a TOTP authenticator
+    /// (enrolled here through the library, with the profile's certificate and session).
+    @Test func deleteAccountWithASecondFactorCode() async throws {
+        let (process, port, folder) = try await DaemonTests.startDaemon()
+        defer {
+            process.terminate()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let common = ["--user", "frank", "--port", String(port)]
+        #expect(try await bastion(["register"] + common, password: "pa55word-frank", folder: folder).status == 0)
+        #expect(try await bastion(["login"] + common, password: "pa55word-frank", folder: folder).status == 0)
+        let profile = folder.appendingPathComponent(".bastion/profiles/frank")
+        let session = try JSONDecoder().decode(IdentityClient.Session.self, from: Data(contentsOf: profile.appendingPathComponent("session.json")))
+        var configuration = TLSConfiguration.client(trustRoots: .file(folder.appendingPathComponent("data/dev-certs/ca.pem").path))
+        configuration.certificateChain = .file(profile.appendingPathComponent("client.pem").path)
+        configuration.privateKey = .file(profile.appendingPathComponent("client.key").path)
+        let connection = try await BastionClientConnection.connect(
+            host: "127.0.0.1", port: port, security: .tls(try TLSContext(configuration: configuration), serverHostname: "localhost")
+        )
+        let twoFactor = TwoFactorClient(transport: connection)
+        let enrollment = try await twoFactor.enrollTotp(session)
+        let totp = TOTP(secret: enrollment.secret)
+        let step = totp.step(at: Int64(Date().timeIntervalSince1970))
+        _ = try await twoFactor.confirmTotp(session, factorID: enrollment.factorId, code: totp.code(forStep: step))
+        await connection.close()
+
+        let wrongCode = totp.code(forStep: step + 1) == "000000" ? "000001" : "000000"
+        let wrong = try await bastion(["delete-account", "--yes", "--second-factor-code", wrongCode] + common, password: "pa55word-frank", folder: folder)
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("wrong code"), "\(wrong.output)")
+        let deleted = try await bastion(
+            ["delete-account", "--yes", "--second-factor-code", totp.code(forStep: step + 1)] + common, password: "pa55word-frank", folder: folder
+        )
+        #expect(deleted.status == 0, "\(deleted.output)")
+        #expect(try await bastion(["login"] + common, password: "pa55word-frank", folder: folder).status != 0)
     }
 }

@@ -308,7 +308,9 @@ import Testing
             #expect(
                 SecondFactorChallenge(withCodes?.secondFactorChallenge ?? "")?.factors.map(\.kind) == ["recovery-codes"]
             )
-            try await identity.deleteAccount(userID: "erin", password: AuthFlowTests.password)
+            try await identity.deleteAccount(userID: "erin", password: AuthFlowTests.password) { _ in
+                (RecoveryCodes.factorID, codes[0])
+            }
             for connection in [anonymous, connection] { await connection.close() }
         }
     }
@@ -432,11 +434,13 @@ import Testing
             }
             #expect(reusedOwn?.code == .permissionDenied)
 
-            // Deleting the account takes the user's factors with it.
-            _ = try await alice.twoFactor.generateRecoveryCodes(alice.session, prove: nil)
-            try await alice.identity.deleteAccount(userID: "alice", password: AuthFlowTests.password) { _ in
-                Issue.record("DeleteAccount asked for a second factor")
-                return ("", "")
+            // Deleting the account needs a factor again (a recovery code now), and takes the
+            // user's factors with it.
+            let aliceCodes = try await alice.twoFactor.generateRecoveryCodes(alice.session, prove: nil)
+            try await alice.identity.deleteAccount(userID: "alice", password: AuthFlowTests.password) { challenge in
+                #expect(challenge.method == Bastion_Auth_V1_Auth.Method.deleteAccount.path)
+                #expect(challenge.factors.map(\.kind) == ["recovery-codes"])
+                return (RecoveryCodes.factorID, aliceCodes[0])
             }
             #expect(try await store.withReadTransaction { txn in try txn.get(AuthService.users, "alice") } == nil)
             #expect(
