@@ -366,7 +366,13 @@ import Testing
             #expect(try await server.call(costly, port: port, request: request, metadata: header) == nil)
             // The same solution is good once, and only for its request.
             #expect(try await server.call(costly, port: port, request: request, metadata: header)?.code == .failedPrecondition)
-            let fresh = ProofOfWork.solve(difficulty: 8, method: costly.path, request: request.serializedBytes(), timestamp: now + 1)
+            // A solution of 8 bits that does not happen to reach 16 too (one in 256 would), so
+            // that the raised difficulty below must refuse it.
+            var fresh = ProofOfWork.solve(difficulty: 8, method: costly.path, request: request.serializedBytes(), timestamp: now + 1)
+            while zeroBits(fresh.digest(method: costly.path, requestSHA256: sha256(request.serializedBytes()))) >= 16 {
+                let next = fresh.nonce.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } + 1
+                fresh = ProofOfWork.solve(difficulty: 8, method: costly.path, request: request.serializedBytes(), timestamp: now + 1, firstNonce: next)
+            }
             let otherRequest = EchoRequest { $0.text = "someone else" }
             #expect(try await server.call(costly, port: port, request: otherRequest, metadata: metadata([(ProofOfWork.metadataKey, fresh.metadataValue)]))?.code == .failedPrecondition)
             // A stale timestamp is refused.
@@ -453,6 +459,11 @@ import Testing
         #expect(verification.problem?.contains("changed") == true)
         try await store.close()
     }
+}
+
+func zeroBits(_ digest: [UInt8]) -> Int {
+    let zeroBytes = digest.prefix { $0 == 0 }.count
+    return zeroBytes * 8 + (zeroBytes < digest.count ? digest[zeroBytes].leadingZeroBitCount : 0)
 }
 
 func sha256(_ bytes: [UInt8]) -> [UInt8] {

@@ -404,8 +404,32 @@ def delete_account(
     channel: Channel, user_id: str, password: Password, *, timeout: Optional[float] = DEFAULT_TIMEOUT
 ) -> None:
     """Deletes the account: ``channel`` must present the user's own client certificate
-    (:meth:`Registration.channel`), and the password is proven afresh."""
+    (:meth:`Registration.channel`), and the password is proven afresh.
+
+    The method also wants a second factor bound to this request. A user without any factor
+    answers the server's challenge with ``none`` (the server accepts it only while the user has
+    no usable factor); solving a challenge for a user with factors is not in this client yet."""
     handle, ke3 = password_proof(channel, user_id, password, timeout=timeout)
-    AuthClient(channel).delete_account(
-        auth_pb2.DeleteAccountRequest(user_id=user_id, login_handle=handle, ke3=ke3), timeout=timeout
-    )
+    request = auth_pb2.DeleteAccountRequest(user_id=user_id, login_handle=handle, ke3=ke3)
+    client = AuthClient(channel)
+    try:
+        client.delete_account(request, timeout=timeout)
+    except FailedPrecondition as error:
+        if not _factorless_challenge(error.details.second_factor_challenge):
+            raise
+        # The same request bytes: the answer is bound to them.
+        answer = Metadata((SECOND_FACTOR_METADATA_KEY, "none"), allow_reserved=True)
+        client.delete_account(request, metadata=answer, timeout=timeout)
+
+
+#: The metadata key a second-factor token (or ``none``) travels in.
+SECOND_FACTOR_METADATA_KEY = "bastion-second-factor"
+
+
+def _factorless_challenge(challenge: str) -> bool:
+    """Whether a challenge detail (``v1 method=… request-sha256=… factors=…``) lists no factor."""
+    fields: dict[str, str] = {}
+    for part in challenge.split()[1:]:
+        key, _, value = part.partition("=")
+        fields[key] = value
+    return challenge.startswith("v1 ") and fields.get("factors") == ""
