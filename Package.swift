@@ -201,6 +201,7 @@ let package = Package(
                 "BastionTLS",
                 "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),

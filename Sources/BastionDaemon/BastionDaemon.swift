@@ -217,6 +217,8 @@ struct BastionDaemon: AsyncParsableCommand {
         ]
         if let adminServer { services.append(.init(service: adminServer)) }
         if let metricsEndpoint { services.append(.init(service: metricsEndpoint)) }
+        // Expired registrations, logins, challenges and failure windows give their space back.
+        if identity != nil { services.append(.init(service: ExpirySweeper(store: store, logger: logger))) }
         if let reloader { services.append(.init(service: reloader, successTerminationBehavior: .ignore)) }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
