@@ -74,22 +74,8 @@ struct AdminConnectionOptions: ParsableArguments {
                 }
                 return try await BastionClientConnection.connect(unixDomainSocketPath: path)
             }
-            let host = host ?? "127.0.0.1"
-            let defaultCA = "data/dev-certs/ca.pem"
-            let trust: TLSTrustRoots =
-                if let ca { .file(ca) } else if FileManager.default.fileExists(atPath: defaultCA) {
-                    .file(defaultCA)
-                } else { .system }
-            var configuration = TLSConfiguration.client(trustRoots: trust)
-            if let cert, let key {
-                configuration.certificateChain = .file(cert)
-                configuration.privateKey = .file(key)
-            }
-            let name = serverName ?? (Loopback.contains(host) ? "localhost" : host)
-            return try await BastionClientConnection.connect(
-                host: host,
-                port: port ?? 7443,
-                security: .tls(try TLSContext(configuration: configuration), serverHostname: name)
+            return try await ConnectionOptions.connectOverTLS(
+                host: host ?? "127.0.0.1", port: port ?? 7443, ca: ca, cert: cert, key: key, serverName: serverName
             )
         } catch let error as AdminCLIError {
             throw error

@@ -59,6 +59,22 @@ struct ConnectionOptions: ParsableArguments {
         if plaintext {
             return try await BastionClientConnection.connect(host: host, port: port, security: .plaintext)
         }
+        return try await Self.connectOverTLS(host: host, port: port, ca: ca, cert: cert, key: key, serverName: serverName)
+    }
+}
+
+extension ConnectionOptions {
+    /// A TLS connection as every command makes it: the server verified against `ca` (default
+    /// ./data/dev-certs/ca.pem if present, else the system's roots) under `serverName` (default
+    /// localhost for loopback addresses), with a client certificate when one is given.
+    static func connectOverTLS(
+        host: String,
+        port: Int,
+        ca: String?,
+        cert: String?,
+        key: String?,
+        serverName: String?
+    ) async throws -> BastionClientConnection {
         let defaultCA = "data/dev-certs/ca.pem"
         let trust: TLSTrustRoots
         if let ca {
