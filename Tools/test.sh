@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Tools/setup.sh), then `swift test`, then (on a full
-# run) the other languages against a real server: the C client (Tools/clients/c/test.sh), the RPC
-# conformance suite (Tools/conformance/run.sh), the Python package installed with pip into a fresh
-# virtual environment running its README's examples (Tools/clients/python/check-install.sh), and the example package Examples/EchoNotes, built
-# and run. Extra arguments go to swift test and skip those, e.g.
-# Tools/test.sh --filter BastionStoreTests. BASTION_SKIP_EXTERNAL=1 skips them too.
+# run) the other languages against a real server: the C client (Tools/clients/c/test.sh), the
+# Python package installed with pip into a fresh virtual environment running its README's examples
+# (Tools/clients/python/check-install.sh), the RPC conformance suite (Tools/conformance/run.sh),
+# and the example package Examples/EchoNotes, built and run. Extra arguments go to swift test and
+# skip those, e.g. Tools/test.sh --filter BastionStoreTests. BASTION_SKIP_EXTERNAL=1 skips them too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh
