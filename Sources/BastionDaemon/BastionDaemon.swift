@@ -80,6 +80,18 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "Most calls in flight per connection. (default: 100)")
     var maxConcurrentCalls: Int?
 
+    @Option(help: "Largest message a client may send, in bytes (at least 1024). (default: 4194304)")
+    var maxMessageSize: Int?
+
+    @Option(help: "Flow-control credit of each call, in bytes (at least 65536). (default: 1048576)")
+    var initialStreamWindow: Int?
+
+    @Option(help: "Connections one IP address may hold open at once. (default: 100)")
+    var maxConnectionsPerAddress: Int?
+
+    @Option(help: "Seconds a connection without calls or frames stays open. (default: 300)")
+    var idleTimeout: Int?
+
     @Option(help: "Seconds calls in flight may run on after shutdown begins. (default: 10)")
     var gracePeriod: Int?
 
@@ -139,6 +151,10 @@ struct BastionDaemon: AsyncParsableCommand {
             reloader = CertificateReloader(context: context, certificate: certificate, key: key, logger: logger)
         }
         configuration.connection.settings.maxConcurrentCalls = settings.maxConcurrentCalls
+        configuration.connection.settings.frameLimits.maxMessageSize = settings.maxMessageSize
+        configuration.connection.settings.initialStreamWindow = settings.initialStreamWindow
+        configuration.maxConnectionsPerAddress = settings.maxConnectionsPerAddress
+        configuration.idleTimeout = .seconds(settings.idleTimeout)
         configuration.gracePeriod = .seconds(settings.gracePeriod)
 
         // Every call passes its method's STRIDE policy before the handler runs; metrics see the

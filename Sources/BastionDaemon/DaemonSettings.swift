@@ -19,6 +19,10 @@ struct DaemonSettings {
         var dev: Bool?
         var plaintext: Bool?
         var maxConcurrentCalls: Int?
+        var maxMessageSize: Int?
+        var initialStreamWindow: Int?
+        var maxConnectionsPerAddress: Int?
+        var idleTimeout: Int?
         var gracePeriod: Int?
         var logLevel: String?
         var adminSocket: String?
@@ -38,6 +42,13 @@ struct DaemonSettings {
     var dev = false
     var plaintext = false
     var maxConcurrentCalls = 100
+    /// Largest message a client may send, in bytes (the protocol's default and minimum apply).
+    var maxMessageSize = 4 << 20
+    /// Flow-control credit per stream, in bytes.
+    var initialStreamWindow = 1 << 20
+    var maxConnectionsPerAddress = 100
+    /// Seconds a connection without calls or frames stays open.
+    var idleTimeout = 300
     var gracePeriod = 10
     var logLevel = Logger.Level.info
     var portFile: String?
@@ -73,6 +84,12 @@ struct DaemonSettings {
         settings.plaintext = command.plaintext || (file.plaintext ?? false)
         settings.maxConcurrentCalls =
             command.maxConcurrentCalls ?? file.maxConcurrentCalls ?? settings.maxConcurrentCalls
+        settings.maxMessageSize = command.maxMessageSize ?? file.maxMessageSize ?? settings.maxMessageSize
+        settings.initialStreamWindow =
+            command.initialStreamWindow ?? file.initialStreamWindow ?? settings.initialStreamWindow
+        settings.maxConnectionsPerAddress =
+            command.maxConnectionsPerAddress ?? file.maxConnectionsPerAddress ?? settings.maxConnectionsPerAddress
+        settings.idleTimeout = command.idleTimeout ?? file.idleTimeout ?? settings.idleTimeout
         settings.gracePeriod = command.gracePeriod ?? file.gracePeriod ?? settings.gracePeriod
         settings.portFile = command.portFile
         switch command.adminSocket ?? file.adminSocket {
@@ -111,6 +128,17 @@ struct DaemonSettings {
         }
         guard settings.maxConcurrentCalls > 0, settings.gracePeriod >= 0 else {
             throw ValidationError("--max-concurrent-calls must be positive and --grace-period not negative")
+        }
+        // The protocol reads smaller values than these as these (docs/PROTOCOL.md, section 5), so
+        // announcing less would promise a limit the peer does not keep.
+        guard (1024...(1 << 30)).contains(settings.maxMessageSize) else {
+            throw ValidationError("--max-message-size must be 1024 to 1073741824 bytes")
+        }
+        guard ((64 << 10)...Int(Int32.max)).contains(settings.initialStreamWindow) else {
+            throw ValidationError("--initial-stream-window must be 65536 to 2147483647 bytes")
+        }
+        guard settings.maxConnectionsPerAddress > 0, settings.idleTimeout > 0 else {
+            throw ValidationError("--max-connections-per-address and --idle-timeout must be positive")
         }
         if settings.plaintext {
             guard Loopback.contains(settings.host) else {

@@ -10,6 +10,7 @@ go to the built-in services every Bastion server carries (``bastion.health.v1.He
     bastion_conformance.py --host 127.0.0.1 --port 7443 --ca-file data/dev-certs/ca.pem
         [--server-name localhost] [--cert-file C --key-file K] [--plaintext]
         [--admin-socket data/admin.sock]   # policy switch cases (skipped without it)
+        [--idle-timeout S] [--max-connections-per-address N]  # the server's limits without a setting
         [--drain-pid PID]                  # ends with the drain case: SIGTERMs that server
         [-k SUBSTRING]                     # only cases whose name contains it
 
@@ -128,6 +129,9 @@ class Target:
     key_file: Optional[str]
     plaintext: bool
     admin_socket: Optional[str]
+    #: The server's limits without a SETTINGS field, when the caller knows them (cases skip otherwise).
+    idle_timeout: Optional[float] = None
+    max_connections_per_address: Optional[int] = None
 
 
 @dataclass
@@ -294,7 +298,8 @@ class Connection:
 
     def send_message(self, stream: int, data: bytes, *, end: bool = True, part: int = 0) -> None:
         """Sends one message, split into parts of `part` bytes (MORE) if given, waiting for credit."""
-        chunk = part or self.limit("max_frame_size", 1 << 20)
+        # A part never exceeds the stream window, or its credit could never arrive.
+        chunk = min(part or self.limit("max_frame_size", 1 << 20), self.limit("initial_stream_window", 1 << 20))
         offset = 0
         while True:
             size = min(chunk, len(data) - offset)
@@ -729,6 +734,81 @@ def _(target: Target) -> None:
         check(echo_pb2.EchoResponse.FromString(result.messages[0]).payload == payload, "payload changed")
 
 
+@case("flow.client_overrun_is_a_connection_error")
+def _(target: Target) -> None:
+    # One MESSAGE frame larger than the whole stream window: no WINDOW_UPDATE can have crossed it,
+    # so the server must see the overrun whatever its timing.
+    with connect(target) as connection:
+        window = connection.limit("initial_stream_window", 1 << 20)
+        size = window + 1024
+        if size > connection.limit("max_frame_size", 1 << 20) or size > connection.limit("max_message_size", 4 << 20):
+            raise Skip(f"the stream window ({window}) is not below max_frame_size and max_message_size")
+        stream = connection.open(ECHO_GET)
+        connection.send(MESSAGE, END_STREAM, stream, echo(payload=b"o" * (size - 8)).SerializeToString())
+        connection.expect_connection_error(RESOURCE_EXHAUSTED, f"a {size}-byte MESSAGE on a {window}-byte window")
+
+
+@case("limits.idle_connection_closed")
+def _(target: Target) -> None:
+    if target.idle_timeout is None:
+        raise Skip("no --idle-timeout: the server's idle timeout is unknown")
+    with connect(target) as connection:
+        check(connection.unary(HEALTH, health_pb2.CheckRequest()).code == OK, "health before idling")
+        started = time.monotonic()
+        goaway = None
+        try:
+            while True:
+                f = connection.read(target.idle_timeout + PATIENCE)
+                if connection.control(f):
+                    continue
+                if f.type == GOAWAY:
+                    goaway = rpc_pb2.GoAway.FromString(f.payload)
+        except Closed:
+            pass
+        except TimeoutError:
+            raise Failure(f"an idle connection was still open after {time.monotonic() - started:.0f} s") from None
+        idled = time.monotonic() - started
+        check(goaway is not None, f"the idle connection was closed after {idled:.1f} s without a GOAWAY")
+        check(goaway.code == UNAVAILABLE, f"idle GOAWAY {code_name(goaway.code)}; expected UNAVAILABLE")
+        check(idled >= target.idle_timeout * 0.9, f"closed after {idled:.1f} s, before the {target.idle_timeout} s idle timeout")
+
+
+@case("limits.connections_per_address")
+def _(target: Target) -> None:
+    limit = target.max_connections_per_address
+    if limit is None:
+        raise Skip("no --max-connections-per-address: the server's limit is unknown")
+    if limit > 200:
+        raise Skip(f"the limit ({limit}) is too high to fill from one test")
+    for attempt in range(3):
+        held: list[Connection] = []
+        refused = None
+        try:
+            for _ in range(limit + 1):
+                try:
+                    connection = Connection(target)
+                    connection.handshake()
+                    # The handshake can complete before the server looks at the count; a call tells.
+                    check(connection.unary(HEALTH, health_pb2.CheckRequest()).code == OK, "health")
+                    held.append(connection)
+                except (Closed, OSError, ssl.SSLError, TimeoutError) as error:
+                    refused = error
+                    break
+            if refused is not None and len(held) == limit:
+                break  # exactly the limit held, the next one closed
+            if refused is None:
+                raise Failure(f"{limit + 1} connections from one address were all served (limit {limit})")
+        finally:
+            for connection in held:
+                connection.close()
+        # Connections of earlier cases may still be closing on the server; give them a moment.
+        time.sleep(1.0)
+    else:
+        raise Failure(f"the server refused connection {len(held) + 1}, not {limit + 1} (limit {limit})")
+    with connect(target) as connection:
+        expect_ok_echo(connection, "served again once the others closed")
+
+
 # -- deadlines and cancellation
 
 @case("deadline.exceeded")
@@ -855,13 +935,17 @@ def main() -> int:
     parser.add_argument("--key-file")
     parser.add_argument("--plaintext", action="store_true")
     parser.add_argument("--admin-socket")
+    parser.add_argument("--idle-timeout", type=float, help="the server's idle timeout in seconds (runs its case)")
+    parser.add_argument("--max-connections-per-address", type=int,
+                        help="the server's connection limit per address (runs its case)")
     parser.add_argument("--drain-pid", type=int, help="the server's process id: run the drain case (stops it)")
     parser.add_argument("-k", dest="only", help="run only cases whose name contains this")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     arguments = parser.parse_args()
     load_protos()
     target = Target(arguments.host, arguments.port, arguments.ca_file, arguments.server_name, arguments.cert_file,
-                    arguments.key_file, arguments.plaintext, arguments.admin_socket)
+                    arguments.key_file, arguments.plaintext, arguments.admin_socket, arguments.idle_timeout,
+                    arguments.max_connections_per_address)
     cases = list(CASES)
     if arguments.drain_pid:
         cases.append(("drain.goaway_then_close", lambda t: drain_case(t, arguments.drain_pid)))

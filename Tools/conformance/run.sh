@@ -10,8 +10,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 launcher=()
 if [ "${1:-}" = "--bastiond" ]; then launcher=(--bastiond "$2"); shift 2; fi
-# max-concurrent-calls 8 keeps the concurrency case small.
-exec "$here/with-bastiond.sh" "${launcher[@]}" --server-option --max-concurrent-calls=8 -- \
+# Small limits keep the cases that fill them quick: 8 calls per connection, 8 connections per
+# address, a 64 KiB stream window (so one frame can overrun it) and a 3-second idle timeout.
+exec "$here/with-bastiond.sh" "${launcher[@]}" --server-option --max-concurrent-calls=8 \
+    --server-option --max-connections-per-address=8 --server-option --initial-stream-window=65536 \
+    --server-option --idle-timeout=3 -- \
     bash -c 'exec python3 "$0" --host "$BASTION_HOST" --port "$BASTION_PORT" --ca-file "$BASTION_CA_FILE" \
-        --admin-socket "$BASTION_ADMIN_SOCKET" --drain-pid "$BASTIOND_PID" "$@"' \
+        --admin-socket "$BASTION_ADMIN_SOCKET" --idle-timeout 3 --max-connections-per-address 8 \
+        --drain-pid "$BASTIOND_PID" "$@"' \
     "$here/bastion_conformance.py" "$@"
