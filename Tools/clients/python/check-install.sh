@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks what a new user of the Python client does: `pip install ./Tools/clients/python[auth]` into
 # a fresh virtual environment, then every ```python block of Tools/clients/python/README.md, as
-# written, against a real `bastiond --dev` (Tools/conformance/with-bastiond.sh).
+# written, against a real `bastiond --dev` (Tools/conformance/with-bastiond.sh). The blocks are
+# also type-checked with `mypy --strict` against the installed package (which must ship py.typed),
+# and the package's own sources with its strict mypy configuration.
 #
 #   Tools/clients/python/check-install.sh [--bastiond PATH]
 #
@@ -34,6 +36,11 @@ for number, block in enumerate(blocks, 1):
     (out / f"{number:02d}.py").write_text(block)
 print(f"{len(blocks)} example blocks")
 EOF
+
+echo "==> mypy --strict: the README's examples against the installed package, and the package's sources"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check "mypy==2.4.1" "types-protobuf==4.21.0.7"
+(cd "$work/blocks" && "$work/venv/bin/mypy" --strict --no-error-summary --cache-dir "$work/mypy-cache" ./*.py)
+(cd "$here" && "$work/venv/bin/mypy" --no-error-summary --cache-dir "$work/mypy-cache")
 
 export VENV_PYTHON="$work/venv/bin/python" BLOCKS="$work/blocks" RUN_DIR="$work/run"
 "$repo/Tools/conformance/with-bastiond.sh" "${launcher[@]}" -- bash -c '
