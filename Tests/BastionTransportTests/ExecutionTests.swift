@@ -87,11 +87,12 @@ import Testing
         try await withEchoServer { _, port, _ in
             let connection = try await connect(port: port)
             let echo = Bastion_Echo_V1_EchoClient(transport: connection)
-            let slow = EchoRequest { $0.delayMillis = 20_000 }
+            let slow = EchoRequest { $0.delayMillis = 60_000 }
             try await withThrowingTaskGroup(of: String.self) { group in
                 group.addTask {
                     let error = await #expect(throws: RPCError.self) {
-                        _ = try await echo.get(slow, options: CallOptions(timeout: .seconds(3)))
+                        // Long enough that the short calls end first even on a loaded machine.
+                        _ = try await echo.get(slow, options: CallOptions(timeout: .seconds(10)))
                     }
                     #expect(error?.code == .deadlineExceeded)
                     return "long"
