@@ -200,6 +200,8 @@ let package = Package(
                 "BastionProtobuf",
                 "BastionTLS",
                 "COpenSSL",
+                "CSodium",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

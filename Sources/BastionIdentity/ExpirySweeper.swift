@@ -15,6 +15,7 @@ public struct ExpirySweeper: Service {
         AuthService.pendingRegistrations, AuthService.pendingUserIDs, AuthService.pendingLogins,
         AuthService.loginFailures, SessionTokens.revokedTokens, TwoFactorService.challenges,
         TwoFactorService.tokens, TwoFactorService.failures,
+        TwoFactorService.sends, TwoFactorService.accessCodes, TwoFactorService.accessTokens,
     ]
 
     let store: Store

@@ -60,6 +60,8 @@ import Testing
         ("bastion/auth/v1/records.proto", "BastionIdentity"),
         ("bastion/auth/v1/two_factor.proto", "BastionIdentity"),
         ("bastion/auth/v1/two_factor_records.proto", "BastionIdentity"),
+        ("bastion/auth/v1/second_factors.proto", "BastionIdentity"),
+        ("bastion/auth/v1/second_factor_records.proto", "BastionIdentity"),
     ])
     func projectProtosAreCurrent(proto: String, module: String) throws {
         let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))

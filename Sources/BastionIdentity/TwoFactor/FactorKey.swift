@@ -15,6 +15,8 @@ import Foundation
 public struct FactorKey: Sendable {
     let sealingKey: [UInt8]
     let recoveryCodeKey: [UInt8]
+    /// The root of the keys of the later factors (``subkey(_:)``).
+    let subkeyRoot: [UInt8]
 
     /// A key from 32 bytes of secret randomness.
     public init(bytes: [UInt8]) throws {
@@ -23,6 +25,7 @@ public struct FactorKey: Sendable {
         }
         self.sealingKey = HMAC.sha256(key: bytes, message: Array("bastion-totp-secret-v1".utf8))
         self.recoveryCodeKey = HMAC.sha256(key: bytes, message: Array("bastion-recovery-code-v1".utf8))
+        self.subkeyRoot = HMAC.sha256(key: bytes, message: Array("bastion-factor-subkeys-v1".utf8))
     }
 
     /// A fresh random key (tests, and the first start).
@@ -109,5 +112,10 @@ public struct FactorKey: Sendable {
     /// user id and the normalized code.
     func recoveryCodeHash(user: String, normalizedCode: String) -> [UInt8] {
         HMAC.sha256(key: recoveryCodeKey, message: Array(user.utf8) + [0] + Array(normalizedCode.utf8))
+    }
+
+    /// A key for one purpose, named by `label` (channel codes, security answers, access codes).
+    func subkey(_ label: String) -> [UInt8] {
+        HMAC.sha256(key: subkeyRoot, message: Array(label.utf8))
     }
 }

@@ -25,6 +25,9 @@ public struct SecondFactorChallenge: Sendable, Hashable, CustomStringConvertible
     public var method: String
     public var requestSHA256: [UInt8]
     public var factors: [Factor]
+    /// The started challenge (its id and factors, with security questions), once
+    /// ``TwoFactorClient`` has called InitiateTwoFactor: a prover sends channel codes with it.
+    public var initiated: Bastion_Auth_V1_InitiateTwoFactorResponse?
 
     public init(method: String, requestSHA256: [UInt8], factors: [Factor]) {
         self.method = method

@@ -52,6 +52,8 @@ public struct TwoFactorClient: Sendable {
                 $0.requestSha256 = challenge.requestSHA256
             }
         ).message
+        var challenge = challenge
+        challenge.initiated = started
         let (factorID, code) = try await prove(challenge)
         return try await solve(challengeID: started.challengeId, factorID: factorID, code: code)
     }
@@ -113,5 +115,93 @@ public struct TwoFactorClient: Sendable {
         try await withSecondFactor(metadata: session.metadata, prove: prove) { metadata in
             try await stub.generateRecoveryCodes(.init(), metadata: metadata).message.codes
         }
+    }
+
+    // MARK: Code channels, security questions, access codes
+
+    /// Starts enrolling a channel address; the server sends a code there. Confirm with
+    /// ``confirmChannel(_:factorID:code:)``.
+    public func enrollChannel(
+        _ session: IdentityClient.Session,
+        channel: String,
+        address: String,
+        label: String = "",
+        prove: Prover? = nil
+    ) async throws -> Bastion_Auth_V1_EnrollChannelResponse {
+        let request = Bastion_Auth_V1_EnrollChannelRequest {
+            $0.channel = channel
+            $0.address = address
+            $0.label = label
+        }
+        return try await withSecondFactor(metadata: session.metadata, prove: prove) { metadata in
+            try await stub.enrollChannel(request, metadata: metadata).message
+        }
+    }
+
+    public func resendEnrollmentCode(_ session: IdentityClient.Session, factorID: String) async throws
+        -> Bastion_Auth_V1_ResendEnrollmentCodeResponse
+    {
+        try await stub.resendEnrollmentCode(.init { $0.factorId = factorID }, metadata: session.metadata).message
+    }
+
+    public func confirmChannel(_ session: IdentityClient.Session, factorID: String, code: String) async throws
+        -> Bastion_Auth_V1_Factor
+    {
+        let request = Bastion_Auth_V1_ConfirmChannelRequest {
+            $0.factorId = factorID
+            $0.code = code
+        }
+        return try await stub.confirmChannel(request, metadata: session.metadata).message.factor ?? .init()
+    }
+
+    /// Sends (or sends again) a challenge's code through a channel factor.
+    public func sendChallengeCode(challengeID: String, factorID: String) async throws
+        -> Bastion_Auth_V1_SendChallengeCodeResponse
+    {
+        try await stub.sendChallengeCode(
+            .init {
+                $0.challengeId = challengeID
+                $0.factorId = factorID
+            }
+        ).message
+    }
+
+    public func addSecurityQuestion(
+        _ session: IdentityClient.Session,
+        question: String,
+        answer: String,
+        label: String = "",
+        prove: Prover? = nil
+    ) async throws -> Bastion_Auth_V1_Factor {
+        let request = Bastion_Auth_V1_AddSecurityQuestionRequest {
+            $0.question = question
+            $0.answer = answer
+            $0.label = label
+        }
+        return try await withSecondFactor(metadata: session.metadata, prove: prove) { metadata in
+            try await stub.addSecurityQuestion(request, metadata: metadata).message.factor ?? .init()
+        }
+    }
+
+    /// An access code for `scope` (users with the support role).
+    public func issueAccessCode(
+        _ session: IdentityClient.Session,
+        scope: String,
+        subject: String = "",
+        digits: UInt32 = 0,
+        lifetimeSeconds: UInt32 = 0
+    ) async throws -> Bastion_Auth_V1_IssueAccessCodeResponse {
+        let request = Bastion_Auth_V1_IssueAccessCodeRequest {
+            $0.scope = scope
+            $0.subject = subject
+            $0.digits = digits
+            $0.lifetimeSeconds = lifetimeSeconds
+        }
+        return try await stub.issueAccessCode(request, metadata: session.metadata).message
+    }
+
+    /// Exchanges an access code for its scoped token (no credentials needed).
+    public func redeemAccessCode(_ code: String) async throws -> Bastion_Auth_V1_RedeemAccessCodeResponse {
+        try await stub.redeemAccessCode(.init { $0.code = code }).message
     }
 }

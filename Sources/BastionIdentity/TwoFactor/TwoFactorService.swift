@@ -31,6 +31,12 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
         public var maxFailuresPerAccount: UInt32 = 10
         public var failureWindow: Duration = .seconds(900)
         public var recoveryCodeCount = 10
+        /// Code channels and how their codes look and live (TwoFactorService+Channels.swift).
+        public var channels = CodeChannels()
+        /// Argon2id's cost for security answers (SecurityQuestions.swift).
+        public var securityQuestions = SecurityQuestions.Parameters()
+        /// Who issues access codes, and their limits (AccessCodes.swift).
+        public var accessCodes = AccessCodes.Configuration()
 
         public init() {}
     }
@@ -181,7 +187,7 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
     {
         let user = try Self.user(of: context, kind: .user)
         let factors = try store.withReadTransaction { txn in try Self.confirmedFactors(of: user, in: txn) }
-        return .init { $0.factors = factors.map(Self.publicFactor) }
+        return .init { $0.factors = factors.map(publicFactor) }
     }
 
     public func removeFactor(request: Bastion_Auth_V1_RemoveFactorRequest, context: ServerContext) async throws
@@ -295,7 +301,7 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
             $0.challengeId = challengeID
             $0.expiresUnixSeconds = expiresAt.millisecondsSinceEpoch / 1000
             $0.attemptsLeft = configuration.attemptsPerChallenge
-            $0.factors = factors.map(Self.publicFactor)
+            $0.factors = factors.map(publicFactor)
         }
     }
 
@@ -308,6 +314,8 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
         let tokenKey = SHA256.hash(Array(token.utf8)).hexString
         let key = self.key
         let configuration = self.configuration
+        // Security answers are hashed (Argon2id) before the transaction.
+        let answerHash = try await answerHash(for: request, user: user)
         let outcome = try await store.withWriteTransaction { txn -> Result<StoreInstant, RPCError> in
             // 1. The challenge: there, this client's, with attempts left.
             guard let entry = try txn.entry(Self.challenges, request.challengeId) else {
@@ -393,7 +401,25 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
                 let index = hash.flatMap { hash in factor.recoveryCodeHashes.firstIndex { constantTimeEquals($0, hash) }
                 }
                 accepted = index != nil
-                if let index { factor.recoveryCodeHashes.remove(at: index) }
+                if let index {
+                    factor.recoveryCodeHashes.remove(at: index)
+                    factor.recoveryCodeLastUsedUnixMillis = txn.now.millisecondsSinceEpoch
+                }
+            case .codeChannel:
+                let check = Self.checkChannelCode(
+                    request.code,
+                    challenge: challenge,
+                    challengeID: request.challengeId,
+                    factor: request.factorId,
+                    now: txn.now.millisecondsSinceEpoch,
+                    settings: configuration.channels,
+                    key: key
+                )
+                accepted = check.accepted
+                if let text = check.problem { problem = text }
+            case .securityQuestion:
+                accepted = answerHash.map { constantTimeEquals($0, factor.answerHash) } ?? false
+                if !accepted { problem = "wrong answer" }
             default:
                 return .failure(RPCError(code: .notFound, message: "no factor \(request.factorId)"))
             }
@@ -440,6 +466,7 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
             logger.info("second factor proved", metadata: ["user": "\(user)", "factor": "\(request.factorId)"])
             if request.factorId == RecoveryCodes.factorID {
                 logger.notice("recovery code used", metadata: ["user": "\(user)"])
+                await notifyRecoveryCodeUsed(user: user)
             }
             return .init {
                 $0.token = token
@@ -534,7 +561,8 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
         -> [Bastion_Auth_V1_FactorRecord]
     {
         try confirmedFactors(of: user, in: txn).filter {
-            $0.kind == .totp || ($0.kind == .recoveryCodes && !$0.recoveryCodeHashes.isEmpty)
+            $0.kind == .totp || $0.kind == .codeChannel || $0.kind == .securityQuestion
+                || ($0.kind == .recoveryCodes && !$0.recoveryCodeHashes.isEmpty)
         }
     }
 
@@ -549,6 +577,9 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
                 $0.digits = record.digits
             }
             $0.recoveryCodesLeft = UInt32(record.recoveryCodeHashes.count)
+            $0.recoveryCodeLastUsedUnixSeconds = record.recoveryCodeLastUsedUnixMillis / 1000
+            $0.channel = record.channel
+            $0.addressHint = record.addressHint
         }
     }
 }

@@ -97,7 +97,7 @@ public struct TwoFactorVerifier: PolicyEngine.SecondFactorVerifier {
                     .map {
                         SecondFactorChallenge.Factor(
                             id: $0.factorId,
-                            kind: $0.kind == .totp ? "totp" : "recovery-codes"
+                            kind: SecondFactorChallenge.kindName($0.kind)
                         )
                     }
             } catch {

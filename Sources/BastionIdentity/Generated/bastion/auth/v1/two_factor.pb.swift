@@ -42,11 +42,14 @@ public enum Bastion_Auth_V1_FactorKind: ProtobufEnum, CaseIterable {
     case unspecified // = 0
     case totp // = 1
     case recoveryCodes // = 2
+    /// A code sent through an operator-configured channel (SMS, e-mail, post, video call).
+    case codeChannel // = 10
+    case securityQuestion // = 11
     /// A number this program's schema does not name, kept so that it is written back.
     case unrecognized(Int32)
 
     public static let isClosed = false
-    public static let allCases: [Bastion_Auth_V1_FactorKind] = [.unspecified, .totp, .recoveryCodes]
+    public static let allCases: [Bastion_Auth_V1_FactorKind] = [.unspecified, .totp, .recoveryCodes, .codeChannel, .securityQuestion]
 
     public init() { self = .unspecified }
 
@@ -55,6 +58,8 @@ public enum Bastion_Auth_V1_FactorKind: ProtobufEnum, CaseIterable {
         case 0: self = .unspecified
         case 1: self = .totp
         case 2: self = .recoveryCodes
+        case 10: self = .codeChannel
+        case 11: self = .securityQuestion
         default: self = .unrecognized(rawValue)
         }
     }
@@ -64,6 +69,8 @@ public enum Bastion_Auth_V1_FactorKind: ProtobufEnum, CaseIterable {
         case .unspecified: 0
         case .totp: 1
         case .recoveryCodes: 2
+        case .codeChannel: 10
+        case .securityQuestion: 11
         case .unrecognized(let value): value
         }
     }
@@ -81,6 +88,13 @@ public struct Bastion_Auth_V1_Factor: ProtobufMessage {
     public var digits: UInt32 = 0
     /// Recovery codes not used yet.
     public var recoveryCodesLeft: UInt32 = 0
+    /// Code channels: the channel's name and the address, partly hidden ("+49 *** ** 12").
+    public var channel: String = ""
+    public var addressHint: String = ""
+    /// Security questions: the question, for its owner.
+    public var question: String = ""
+    /// Recovery codes: when one was last used (0: never), so that the owner notices.
+    public var recoveryCodeLastUsedUnixSeconds: Int64 = 0
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -208,6 +222,14 @@ public struct Bastion_Auth_V1_SolveChallengeResponse: ProtobufMessage {
     public init() {}
 }
 
+/// The factor a ConfirmChannel or AddSecurityQuestion made.
+public struct Bastion_Auth_V1_FactorResponse: ProtobufMessage {
+    public var factor: Bastion_Auth_V1_Factor? = nil
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
 extension Bastion_Auth_V1_Factor {
     public static let protobufMessageName = "bastion.auth.v1.Factor"
 
@@ -222,6 +244,10 @@ extension Bastion_Auth_V1_Factor {
         if self.algorithm.rawValue != 0 { size += 1 + ProtobufSize.int32(self.algorithm.rawValue) }
         if self.digits != 0 { size += 1 + ProtobufSize.varint(self.digits) }
         if self.recoveryCodesLeft != 0 { size += 1 + ProtobufSize.varint(self.recoveryCodesLeft) }
+        if !self.channel.isEmpty { size += 2 + ProtobufSize.string(self.channel) }
+        if !self.addressHint.isEmpty { size += 2 + ProtobufSize.string(self.addressHint) }
+        if !self.question.isEmpty { size += 2 + ProtobufSize.string(self.question) }
+        if self.recoveryCodeLastUsedUnixSeconds != 0 { size += 2 + ProtobufSize.int64(self.recoveryCodeLastUsedUnixSeconds) }
         return size
     }
 
@@ -254,6 +280,22 @@ extension Bastion_Auth_V1_Factor {
             writer.writeTag(56)
             writer.writeUInt32(self.recoveryCodesLeft)
         }
+        if !self.channel.isEmpty {
+            writer.writeTag(162)
+            writer.writeString(self.channel)
+        }
+        if !self.addressHint.isEmpty {
+            writer.writeTag(170)
+            writer.writeString(self.addressHint)
+        }
+        if !self.question.isEmpty {
+            writer.writeTag(178)
+            writer.writeString(self.question)
+        }
+        if self.recoveryCodeLastUsedUnixSeconds != 0 {
+            writer.writeTag(184)
+            writer.writeInt64(self.recoveryCodeLastUsedUnixSeconds)
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -274,6 +316,14 @@ extension Bastion_Auth_V1_Factor {
                 self.digits = try reader.readUInt32()
             case 56:
                 self.recoveryCodesLeft = try reader.readUInt32()
+            case 162:
+                self.channel = try reader.readString()
+            case 170:
+                self.addressHint = try reader.readString()
+            case 178:
+                self.question = try reader.readString()
+            case 184:
+                self.recoveryCodeLastUsedUnixSeconds = try reader.readInt64()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -802,6 +852,40 @@ extension Bastion_Auth_V1_SolveChallengeResponse {
     }
 }
 
+extension Bastion_Auth_V1_FactorResponse {
+    public static let protobufMessageName = "bastion.auth.v1.FactorResponse"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if let value = self.factor { size += 1 + sizes.message(value) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if let value = self.factor {
+            writer.writeTag(10)
+            writer.writeMessage(value)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                var value = self.factor ?? .init()
+                self.factor = nil
+                try reader.readMessage(into: &value)
+                self.factor = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
 public enum Bastion_Auth_V1_TwoFactor {
     public static let serviceName = "bastion.auth.v1.TwoFactor"
 
@@ -828,7 +912,27 @@ public enum Bastion_Auth_V1_TwoFactor {
         /// challenge's operation, valid for 3 minutes. Send it in the `bastion-second-factor` metadata
         /// of that exact call.
         public static let solveChallenge = MethodDescriptor(service: serviceName, method: "SolveChallenge", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 54, 10, 50, 79, 110, 108, 121, 32, 116, 104, 101, 32, 108, 111, 99, 97, 108, 32, 99, 108, 105, 101, 110, 116, 32, 116, 104, 97, 116, 32, 105, 110, 105, 116, 105, 97, 116, 101, 100, 32, 116, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 2, 18, 119, 10, 49, 84, 104, 101, 32, 99, 111, 100, 101, 32, 109, 117, 115, 116, 32, 98, 101, 108, 111, 110, 103, 32, 116, 111, 32, 111, 110, 101, 32, 111, 102, 32, 116, 104, 101, 32, 117, 115, 101, 114, 39, 115, 32, 102, 97, 99, 116, 111, 114, 115, 26, 61, 84, 79, 84, 80, 58, 32, 194, 177, 49, 32, 116, 105, 109, 101, 32, 115, 116, 101, 112, 44, 32, 111, 110, 99, 101, 32, 112, 101, 114, 32, 115, 116, 101, 112, 59, 32, 114, 101, 99, 111, 118, 101, 114, 121, 32, 99, 111, 100, 101, 115, 58, 32, 111, 110, 99, 101, 32, 101, 97, 99, 104, 34, 3, 8, 128, 8, 26, 55, 10, 51, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 70, 97, 105, 108, 101, 100, 32, 97, 116, 116, 101, 109, 112, 116, 115, 32, 97, 114, 101, 32, 99, 111, 117, 110, 116, 101, 100, 44, 32, 110, 111, 116, 32, 116, 114, 97, 99, 101, 100, 16, 1, 34, 125, 10, 42, 67, 111, 100, 101, 115, 32, 97, 110, 100, 32, 116, 111, 107, 101, 110, 115, 32, 97, 114, 101, 32, 110, 111, 116, 32, 107, 101, 112, 116, 32, 105, 110, 32, 116, 104, 101, 32, 99, 108, 101, 97, 114, 26, 79, 79, 110, 108, 121, 32, 104, 97, 115, 104, 101, 115, 32, 111, 102, 32, 114, 101, 99, 111, 118, 101, 114, 121, 32, 99, 111, 100, 101, 115, 32, 97, 110, 100, 32, 116, 111, 107, 101, 110, 115, 32, 97, 114, 101, 32, 115, 116, 111, 114, 101, 100, 59, 32, 84, 79, 84, 80, 32, 115, 101, 99, 114, 101, 116, 115, 32, 97, 114, 101, 32, 101, 110, 99, 114, 121, 112, 116, 101, 100, 42, 49, 10, 47, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 112, 114, 111, 118, 101, 32, 116, 104, 101, 105, 114, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 50, 89, 10, 39, 65, 32, 99, 108, 105, 101, 110, 116, 32, 115, 111, 108, 118, 101, 115, 32, 111, 110, 108, 121, 32, 105, 116, 115, 32, 111, 119, 110, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 115, 26, 46, 65, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 110, 97, 109, 101, 115, 32, 116, 104, 101, 32, 99, 108, 105, 101, 110, 116, 32, 116, 104, 97, 116, 32, 105, 110, 105, 116, 105, 97, 116, 101, 100, 32, 105, 116, 58, 229, 1, 10, 83, 67, 111, 100, 101, 32, 103, 117, 101, 115, 115, 105, 110, 103, 32, 105, 115, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 44, 32, 112, 101, 114, 32, 102, 97, 99, 116, 111, 114, 32, 97, 110, 100, 32, 112, 101, 114, 32, 97, 99, 99, 111, 117, 110, 116, 44, 32, 97, 99, 114, 111, 115, 115, 32, 114, 101, 115, 116, 97, 114, 116, 115, 26, 133, 1, 51, 32, 97, 116, 116, 101, 109, 112, 116, 115, 32, 112, 101, 114, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 59, 32, 53, 32, 102, 97, 105, 108, 117, 114, 101, 115, 32, 111, 102, 32, 111, 110, 101, 32, 102, 97, 99, 116, 111, 114, 32, 111, 114, 32, 49, 48, 32, 111, 102, 32, 111, 110, 101, 32, 97, 99, 99, 111, 117, 110, 116, 32, 119, 105, 116, 104, 105, 110, 32, 49, 53, 32, 109, 105, 110, 117, 116, 101, 115, 32, 108, 111, 99, 107, 32, 116, 104, 101, 109, 32, 117, 110, 116, 105, 108, 32, 116, 104, 101, 32, 119, 105, 110, 100, 111, 119, 32, 101, 110, 100, 115, 32, 40, 112, 101, 114, 115, 105, 115, 116, 101, 100, 41, 34, 6, 8, 2, 24, 60, 32, 60]))
-        public static let all: [MethodDescriptor] = [enrollTotp, confirmTotp, listFactors, removeFactor, generateRecoveryCodes, initiateTwoFactor, solveChallenge]
+        /// Starts enrolling a code channel: the server sends a code to the address through the
+        /// operator-configured channel; the factor counts once ConfirmChannel has seen it (10 minutes,
+        /// 5 wrong codes). Like EnrollTotp, a user with a factor proves one of them first.
+        public static let enrollChannel = MethodDescriptor(service: serviceName, method: "EnrollChannel", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 109, 10, 103, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 44, 32, 102, 111, 114, 32, 116, 104, 101, 109, 115, 101, 108, 118, 101, 115, 59, 32, 111, 110, 99, 101, 32, 97, 32, 117, 115, 101, 114, 32, 104, 97, 115, 32, 97, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 44, 32, 97, 100, 100, 105, 110, 103, 32, 97, 110, 111, 116, 104, 101, 114, 32, 110, 101, 101, 100, 115, 32, 111, 110, 101, 32, 111, 102, 32, 116, 104, 101, 109, 32, 4, 40, 1, 18, 81, 10, 74, 79, 110, 108, 121, 32, 99, 111, 110, 102, 105, 103, 117, 114, 101, 100, 32, 99, 104, 97, 110, 110, 101, 108, 115, 59, 32, 116, 104, 101, 32, 97, 100, 100, 114, 101, 115, 115, 32, 109, 117, 115, 116, 32, 114, 101, 99, 101, 105, 118, 101, 32, 97, 32, 99, 111, 100, 101, 32, 98, 101, 102, 111, 114, 101, 32, 105, 116, 32, 99, 111, 117, 110, 116, 115, 34, 3, 8, 128, 8, 26, 57, 10, 53, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 65, 110, 32, 117, 110, 99, 111, 110, 102, 105, 114, 109, 101, 100, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 99, 104, 97, 110, 103, 101, 115, 32, 110, 111, 116, 104, 105, 110, 103, 16, 1, 34, 163, 1, 10, 89, 65, 100, 100, 114, 101, 115, 115, 101, 115, 32, 97, 114, 101, 32, 112, 101, 114, 115, 111, 110, 97, 108, 32, 100, 97, 116, 97, 58, 32, 115, 116, 111, 114, 101, 100, 32, 101, 110, 99, 114, 121, 112, 116, 101, 100, 32, 97, 110, 100, 32, 115, 104, 111, 119, 110, 32, 116, 111, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 101, 114, 32, 111, 110, 108, 121, 32, 112, 97, 114, 116, 108, 121, 32, 104, 105, 100, 100, 101, 110, 26, 70, 65, 69, 83, 45, 50, 53, 54, 45, 71, 67, 77, 32, 117, 110, 100, 101, 114, 32, 116, 104, 101, 32, 102, 97, 99, 116, 111, 114, 32, 107, 101, 121, 59, 32, 116, 104, 101, 32, 99, 104, 97, 110, 110, 101, 108, 32, 99, 111, 109, 109, 97, 110, 100, 32, 115, 101, 101, 115, 32, 116, 104, 101, 32, 97, 100, 100, 114, 101, 115, 115, 42, 42, 10, 40, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 97, 100, 100, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 115, 50, 37, 10, 35, 85, 115, 101, 114, 115, 32, 109, 97, 110, 97, 103, 101, 32, 111, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 32, 102, 97, 99, 116, 111, 114, 115, 58, 156, 1, 10, 50, 69, 118, 101, 114, 121, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 115, 101, 110, 100, 115, 32, 97, 32, 109, 101, 115, 115, 97, 103, 101, 58, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 117, 115, 101, 114, 26, 93, 65, 32, 99, 97, 108, 108, 32, 114, 101, 102, 117, 115, 101, 100, 32, 102, 111, 114, 32, 119, 97, 110, 116, 32, 111, 102, 32, 97, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 32, 99, 111, 117, 110, 116, 115, 32, 116, 111, 111, 44, 32, 115, 111, 32, 97, 110, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 99, 111, 115, 116, 115, 32, 117, 112, 32, 116, 111, 32, 116, 119, 111, 32, 99, 97, 108, 108, 115, 34, 7, 8, 2, 24, 20, 32, 144, 28]))
+        /// Sends the code of a pending channel enrollment again: the same code within its
+        /// retransmission period, a new one afterwards.
+        public static let resendEnrollmentCode = MethodDescriptor(service: serviceName, method: "ResendEnrollmentCode", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 57, 10, 53, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 44, 32, 102, 111, 114, 32, 116, 104, 101, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 116, 104, 101, 121, 32, 115, 116, 97, 114, 116, 101, 100, 32, 4, 18, 54, 10, 45, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 105, 115, 32, 110, 97, 109, 101, 100, 32, 98, 121, 32, 105, 116, 115, 32, 105, 100, 16, 1, 34, 3, 8, 128, 2, 26, 44, 10, 40, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 82, 101, 45, 115, 101, 110, 100, 105, 110, 103, 32, 99, 104, 97, 110, 103, 101, 115, 32, 110, 111, 32, 102, 97, 99, 116, 111, 114, 16, 1, 34, 58, 10, 54, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 111, 100, 101, 32, 103, 111, 101, 115, 32, 111, 110, 108, 121, 32, 116, 111, 32, 116, 104, 101, 32, 101, 110, 114, 111, 108, 108, 101, 100, 32, 97, 100, 100, 114, 101, 115, 115, 16, 1, 42, 44, 10, 42, 65, 32, 108, 111, 115, 116, 32, 109, 101, 115, 115, 97, 103, 101, 32, 109, 117, 115, 116, 32, 110, 111, 116, 32, 101, 110, 100, 32, 116, 104, 101, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 50, 36, 10, 34, 85, 115, 101, 114, 115, 32, 114, 101, 45, 115, 101, 110, 100, 32, 111, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 32, 99, 111, 100, 101, 115, 58, 119, 10, 62, 69, 118, 101, 114, 121, 32, 114, 101, 45, 115, 101, 110, 100, 32, 115, 101, 110, 100, 115, 32, 97, 32, 109, 101, 115, 115, 97, 103, 101, 58, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 117, 115, 101, 114, 32, 97, 110, 100, 32, 112, 101, 114, 32, 102, 97, 99, 116, 111, 114, 26, 44, 82, 101, 45, 115, 101, 110, 100, 105, 110, 103, 32, 110, 101, 118, 101, 114, 32, 114, 101, 115, 101, 116, 115, 32, 116, 104, 101, 32, 119, 114, 111, 110, 103, 45, 99, 111, 100, 101, 32, 99, 111, 117, 110, 116, 34, 7, 8, 2, 24, 10, 32, 144, 28]))
+        /// Confirms a channel enrollment with the code that was sent.
+        public static let confirmChannel = MethodDescriptor(service: serviceName, method: "ConfirmChannel", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 57, 10, 53, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 44, 32, 102, 111, 114, 32, 116, 104, 101, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 116, 104, 101, 121, 32, 115, 116, 97, 114, 116, 101, 100, 32, 4, 18, 113, 10, 44, 84, 104, 101, 32, 99, 111, 100, 101, 32, 109, 117, 115, 116, 32, 98, 101, 32, 116, 104, 101, 32, 111, 110, 101, 32, 115, 101, 110, 116, 32, 116, 111, 32, 116, 104, 101, 32, 97, 100, 100, 114, 101, 115, 115, 26, 60, 87, 105, 116, 104, 32, 111, 114, 32, 119, 105, 116, 104, 111, 117, 116, 32, 105, 116, 115, 32, 112, 114, 101, 102, 105, 120, 59, 32, 53, 32, 119, 114, 111, 110, 103, 32, 99, 111, 100, 101, 115, 32, 101, 110, 100, 32, 116, 104, 101, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 34, 3, 8, 128, 2, 26, 31, 10, 27, 70, 97, 99, 116, 111, 114, 32, 99, 104, 97, 110, 103, 101, 115, 32, 97, 114, 101, 32, 114, 101, 99, 111, 114, 100, 101, 100, 32, 1, 34, 41, 10, 39, 79, 110, 108, 121, 32, 97, 32, 107, 101, 121, 101, 100, 32, 104, 97, 115, 104, 32, 111, 102, 32, 116, 104, 101, 32, 99, 111, 100, 101, 32, 105, 115, 32, 115, 116, 111, 114, 101, 100, 42, 42, 10, 40, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 97, 100, 100, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 115, 50, 37, 10, 35, 85, 115, 101, 114, 115, 32, 109, 97, 110, 97, 103, 101, 32, 111, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 32, 102, 97, 99, 116, 111, 114, 115, 58, 62, 10, 52, 67, 111, 100, 101, 32, 103, 117, 101, 115, 115, 105, 110, 103, 32, 105, 115, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 101, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 97, 110, 100, 32, 112, 101, 114, 32, 117, 115, 101, 114, 34, 6, 8, 2, 24, 20, 32, 60]))
+        /// Sends a challenge's code through one of the user's channel factors, or sends it again: the
+        /// same code within the retransmission period (attempts are not reset), a new code afterwards.
+        public static let sendChallengeCode = MethodDescriptor(service: serviceName, method: "SendChallengeCode", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 54, 10, 50, 79, 110, 108, 121, 32, 116, 104, 101, 32, 108, 111, 99, 97, 108, 32, 99, 108, 105, 101, 110, 116, 32, 116, 104, 97, 116, 32, 105, 110, 105, 116, 105, 97, 116, 101, 100, 32, 116, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 2, 18, 61, 10, 52, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 97, 110, 100, 32, 102, 97, 99, 116, 111, 114, 32, 97, 114, 101, 32, 110, 97, 109, 101, 100, 32, 98, 121, 32, 105, 100, 16, 1, 34, 3, 8, 128, 2, 26, 45, 10, 41, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 83, 101, 110, 100, 115, 32, 97, 114, 101, 32, 99, 111, 117, 110, 116, 101, 100, 44, 32, 110, 111, 116, 32, 116, 114, 97, 99, 101, 100, 16, 1, 34, 107, 10, 52, 84, 104, 101, 32, 99, 111, 100, 101, 32, 103, 111, 101, 115, 32, 111, 110, 108, 121, 32, 116, 111, 32, 116, 104, 101, 32, 102, 97, 99, 116, 111, 114, 39, 115, 32, 99, 111, 110, 102, 105, 114, 109, 101, 100, 32, 97, 100, 100, 114, 101, 115, 115, 26, 51, 79, 110, 108, 121, 32, 97, 32, 107, 101, 121, 101, 100, 32, 104, 97, 115, 104, 32, 111, 102, 32, 116, 104, 101, 32, 99, 111, 100, 101, 32, 97, 110, 100, 32, 97, 32, 115, 101, 101, 100, 32, 97, 114, 101, 32, 115, 116, 111, 114, 101, 100, 42, 49, 10, 47, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 112, 114, 111, 118, 101, 32, 116, 104, 101, 105, 114, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 50, 50, 10, 48, 65, 32, 99, 108, 105, 101, 110, 116, 32, 115, 101, 110, 100, 115, 32, 99, 111, 100, 101, 115, 32, 111, 110, 108, 121, 32, 102, 111, 114, 32, 105, 116, 115, 32, 111, 119, 110, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 115, 58, 167, 1, 10, 61, 69, 118, 101, 114, 121, 32, 115, 101, 110, 100, 32, 99, 111, 115, 116, 115, 32, 97, 32, 109, 101, 115, 115, 97, 103, 101, 58, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 99, 108, 105, 101, 110, 116, 32, 97, 110, 100, 32, 112, 101, 114, 32, 102, 97, 99, 116, 111, 114, 26, 93, 65, 116, 32, 109, 111, 115, 116, 32, 49, 48, 32, 115, 101, 110, 100, 115, 32, 112, 101, 114, 32, 102, 97, 99, 116, 111, 114, 32, 119, 105, 116, 104, 105, 110, 32, 97, 110, 32, 104, 111, 117, 114, 32, 40, 112, 101, 114, 115, 105, 115, 116, 101, 100, 41, 59, 32, 114, 101, 45, 115, 101, 110, 100, 105, 110, 103, 32, 110, 101, 118, 101, 114, 32, 103, 114, 97, 110, 116, 115, 32, 102, 114, 101, 115, 104, 32, 103, 117, 101, 115, 115, 101, 115, 34, 7, 8, 2, 24, 10, 32, 216, 4]))
+        /// Adds a security question; the answer is kept as a salted Argon2id hash.
+        public static let addSecurityQuestion = MethodDescriptor(service: serviceName, method: "AddSecurityQuestion", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 109, 10, 103, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 44, 32, 102, 111, 114, 32, 116, 104, 101, 109, 115, 101, 108, 118, 101, 115, 59, 32, 111, 110, 99, 101, 32, 97, 32, 117, 115, 101, 114, 32, 104, 97, 115, 32, 97, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 44, 32, 97, 100, 100, 105, 110, 103, 32, 97, 110, 111, 116, 104, 101, 114, 32, 110, 101, 101, 100, 115, 32, 111, 110, 101, 32, 111, 102, 32, 116, 104, 101, 109, 32, 4, 40, 1, 18, 38, 10, 31, 81, 117, 101, 115, 116, 105, 111, 110, 32, 97, 110, 100, 32, 97, 110, 115, 119, 101, 114, 32, 97, 114, 101, 32, 98, 111, 117, 110, 100, 101, 100, 34, 3, 8, 128, 16, 26, 31, 10, 27, 70, 97, 99, 116, 111, 114, 32, 99, 104, 97, 110, 103, 101, 115, 32, 97, 114, 101, 32, 114, 101, 99, 111, 114, 100, 101, 100, 32, 1, 34, 177, 1, 10, 82, 84, 104, 101, 32, 97, 110, 115, 119, 101, 114, 32, 105, 115, 32, 115, 116, 111, 114, 101, 100, 32, 111, 110, 108, 121, 32, 97, 115, 32, 97, 32, 115, 97, 108, 116, 101, 100, 44, 32, 101, 120, 112, 101, 110, 115, 105, 118, 101, 32, 104, 97, 115, 104, 59, 32, 116, 104, 101, 32, 113, 117, 101, 115, 116, 105, 111, 110, 32, 111, 110, 108, 121, 32, 101, 110, 99, 114, 121, 112, 116, 101, 100, 26, 91, 65, 114, 103, 111, 110, 50, 105, 100, 32, 40, 116, 61, 51, 44, 32, 109, 61, 54, 52, 32, 77, 105, 66, 41, 32, 111, 118, 101, 114, 32, 97, 32, 107, 101, 121, 101, 100, 32, 104, 97, 115, 104, 32, 111, 102, 32, 116, 104, 101, 32, 110, 111, 114, 109, 97, 108, 105, 115, 101, 100, 32, 97, 110, 115, 119, 101, 114, 44, 32, 119, 105, 116, 104, 32, 97, 32, 112, 101, 114, 45, 102, 97, 99, 116, 111, 114, 32, 115, 97, 108, 116, 42, 42, 10, 40, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 97, 100, 100, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 115, 50, 37, 10, 35, 85, 115, 101, 114, 115, 32, 109, 97, 110, 97, 103, 101, 32, 111, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 32, 102, 97, 99, 116, 111, 114, 115, 58, 62, 10, 51, 69, 97, 99, 104, 32, 99, 97, 108, 108, 32, 99, 111, 115, 116, 115, 32, 97, 110, 32, 101, 120, 112, 101, 110, 115, 105, 118, 101, 32, 104, 97, 115, 104, 58, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 117, 115, 101, 114, 34, 7, 8, 2, 24, 10, 32, 144, 28]))
+        /// Issues a numeric access code (6 to 10 digits, 8 by default) to be read out over the phone;
+        /// only users with the `support` role. Short-lived and single use.
+        public static let issueAccessCode = MethodDescriptor(service: serviceName, method: "IssueAccessCode", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 118, 10, 42, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 32, 119, 105, 116, 104, 32, 116, 104, 101, 32, 115, 117, 112, 112, 111, 114, 116, 32, 114, 111, 108, 101, 26, 70, 84, 104, 101, 32, 114, 111, 108, 101, 32, 105, 115, 32, 116, 104, 101, 32, 117, 115, 101, 114, 39, 115, 32, 40, 98, 97, 115, 116, 105, 111, 110, 100, 32, 45, 45, 115, 117, 112, 112, 111, 114, 116, 45, 117, 115, 101, 114, 41, 44, 32, 99, 104, 101, 99, 107, 101, 100, 32, 97, 116, 32, 101, 97, 99, 104, 32, 99, 97, 108, 108, 32, 4, 18, 45, 10, 38, 83, 99, 111, 112, 101, 44, 32, 108, 101, 110, 103, 116, 104, 32, 97, 110, 100, 32, 108, 105, 102, 101, 116, 105, 109, 101, 32, 97, 114, 101, 32, 98, 111, 117, 110, 100, 101, 100, 34, 3, 8, 128, 4, 26, 46, 10, 42, 87, 104, 111, 32, 105, 115, 115, 117, 101, 100, 32, 119, 104, 105, 99, 104, 32, 99, 111, 100, 101, 32, 102, 111, 114, 32, 119, 104, 97, 116, 32, 105, 115, 32, 114, 101, 99, 111, 114, 100, 101, 100, 32, 1, 34, 53, 10, 51, 84, 104, 101, 32, 99, 111, 100, 101, 32, 105, 115, 32, 115, 104, 111, 119, 110, 32, 111, 110, 99, 101, 59, 32, 111, 110, 108, 121, 32, 97, 32, 107, 101, 121, 101, 100, 32, 104, 97, 115, 104, 32, 105, 115, 32, 115, 116, 111, 114, 101, 100, 42, 43, 10, 41, 83, 117, 112, 112, 111, 114, 116, 32, 115, 116, 97, 102, 102, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 105, 115, 115, 117, 101, 32, 99, 111, 100, 101, 115, 50, 36, 10, 34, 79, 110, 108, 121, 32, 116, 104, 101, 32, 115, 117, 112, 112, 111, 114, 116, 32, 114, 111, 108, 101, 32, 105, 115, 115, 117, 101, 115, 32, 99, 111, 100, 101, 115, 58, 29, 10, 18, 76, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 105, 115, 115, 117, 101, 114, 34, 7, 8, 2, 24, 60, 32, 144, 28]))
+        /// Exchanges an access code for a token scoped to what the code was issued for; the code
+        /// serves once.
+        public static let redeemAccessCode = MethodDescriptor(service: serviceName, method: "RedeemAccessCode", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 99, 10, 38, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 111, 100, 101, 32, 105, 115, 32, 116, 104, 101, 32, 99, 114, 101, 100, 101, 110, 116, 105, 97, 108, 16, 1, 26, 55, 87, 104, 111, 101, 118, 101, 114, 32, 119, 97, 115, 32, 116, 111, 108, 100, 32, 116, 104, 101, 32, 99, 111, 100, 101, 32, 114, 101, 100, 101, 101, 109, 115, 32, 105, 116, 44, 32, 98, 101, 102, 111, 114, 101, 32, 105, 116, 32, 101, 120, 112, 105, 114, 101, 115, 18, 63, 10, 54, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 65, 32, 99, 111, 100, 101, 32, 105, 115, 32, 100, 105, 103, 105, 116, 115, 59, 32, 97, 110, 121, 116, 104, 105, 110, 103, 32, 101, 108, 115, 101, 32, 105, 115, 32, 114, 101, 102, 117, 115, 101, 100, 16, 1, 34, 3, 8, 128, 1, 26, 28, 10, 24, 82, 101, 100, 101, 109, 112, 116, 105, 111, 110, 115, 32, 97, 114, 101, 32, 114, 101, 99, 111, 114, 100, 101, 100, 32, 1, 34, 50, 10, 48, 84, 104, 101, 32, 116, 111, 107, 101, 110, 32, 105, 115, 32, 115, 104, 111, 119, 110, 32, 111, 110, 99, 101, 59, 32, 111, 110, 108, 121, 32, 105, 116, 115, 32, 104, 97, 115, 104, 32, 105, 115, 32, 115, 116, 111, 114, 101, 100, 42, 89, 10, 85, 84, 104, 101, 32, 112, 117, 98, 108, 105, 99, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 114, 101, 100, 101, 101, 109, 32, 99, 111, 100, 101, 115, 59, 32, 111, 112, 101, 114, 97, 116, 111, 114, 115, 32, 109, 97, 121, 32, 115, 119, 105, 116, 99, 104, 32, 105, 116, 32, 111, 102, 102, 32, 100, 117, 114, 105, 110, 103, 32, 97, 110, 32, 97, 116, 116, 97, 99, 107, 32, 1, 50, 54, 10, 50, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 116, 111, 107, 101, 110, 32, 97, 108, 108, 111, 119, 115, 32, 111, 110, 108, 121, 32, 116, 104, 101, 32, 99, 111, 100, 101, 39, 115, 32, 115, 99, 111, 112, 101, 16, 1, 58, 176, 1, 10, 48, 67, 111, 100, 101, 32, 103, 117, 101, 115, 115, 105, 110, 103, 32, 105, 115, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 97, 100, 100, 114, 101, 115, 115, 32, 97, 110, 100, 32, 111, 118, 101, 114, 97, 108, 108, 26, 116, 49, 48, 32, 112, 101, 114, 32, 97, 100, 100, 114, 101, 115, 115, 32, 97, 110, 100, 32, 109, 105, 110, 117, 116, 101, 59, 32, 49, 48, 48, 48, 32, 119, 114, 111, 110, 103, 32, 99, 111, 100, 101, 115, 32, 119, 105, 116, 104, 105, 110, 32, 49, 53, 32, 109, 105, 110, 117, 116, 101, 115, 32, 115, 116, 111, 112, 32, 97, 108, 108, 32, 114, 101, 100, 101, 109, 112, 116, 105, 111, 110, 115, 32, 117, 110, 116, 105, 108, 32, 116, 104, 101, 32, 119, 105, 110, 100, 111, 119, 32, 101, 110, 100, 115, 32, 40, 112, 101, 114, 115, 105, 115, 116, 101, 100, 41, 34, 6, 8, 1, 24, 10, 32, 60]))
+        public static let all: [MethodDescriptor] = [enrollTotp, confirmTotp, listFactors, removeFactor, generateRecoveryCodes, initiateTwoFactor, solveChallenge, enrollChannel, resendEnrollmentCode, confirmChannel, sendChallengeCode, addSecurityQuestion, issueAccessCode, redeemAccessCode]
     }
 }
 
@@ -856,6 +960,26 @@ public protocol Bastion_Auth_V1_TwoFactorService: Sendable {
     /// challenge's operation, valid for 3 minutes. Send it in the `bastion-second-factor` metadata
     /// of that exact call.
     func solveChallenge(request: Bastion_Auth_V1_SolveChallengeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SolveChallengeResponse
+    /// Starts enrolling a code channel: the server sends a code to the address through the
+    /// operator-configured channel; the factor counts once ConfirmChannel has seen it (10 minutes,
+    /// 5 wrong codes). Like EnrollTotp, a user with a factor proves one of them first.
+    func enrollChannel(request: Bastion_Auth_V1_EnrollChannelRequest, context: ServerContext) async throws -> Bastion_Auth_V1_EnrollChannelResponse
+    /// Sends the code of a pending channel enrollment again: the same code within its
+    /// retransmission period, a new one afterwards.
+    func resendEnrollmentCode(request: Bastion_Auth_V1_ResendEnrollmentCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ResendEnrollmentCodeResponse
+    /// Confirms a channel enrollment with the code that was sent.
+    func confirmChannel(request: Bastion_Auth_V1_ConfirmChannelRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FactorResponse
+    /// Sends a challenge's code through one of the user's channel factors, or sends it again: the
+    /// same code within the retransmission period (attempts are not reset), a new code afterwards.
+    func sendChallengeCode(request: Bastion_Auth_V1_SendChallengeCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SendChallengeCodeResponse
+    /// Adds a security question; the answer is kept as a salted Argon2id hash.
+    func addSecurityQuestion(request: Bastion_Auth_V1_AddSecurityQuestionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FactorResponse
+    /// Issues a numeric access code (6 to 10 digits, 8 by default) to be read out over the phone;
+    /// only users with the `support` role. Short-lived and single use.
+    func issueAccessCode(request: Bastion_Auth_V1_IssueAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_IssueAccessCodeResponse
+    /// Exchanges an access code for a token scoped to what the code was issued for; the code
+    /// serves once.
+    func redeemAccessCode(request: Bastion_Auth_V1_RedeemAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_RedeemAccessCodeResponse
 }
 
 extension Bastion_Auth_V1_TwoFactorService {
@@ -881,6 +1005,27 @@ extension Bastion_Auth_V1_TwoFactorService {
         }
         router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.solveChallenge) { (request: Bastion_Auth_V1_SolveChallengeRequest, context) in
             try await self.solveChallenge(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.enrollChannel) { (request: Bastion_Auth_V1_EnrollChannelRequest, context) in
+            try await self.enrollChannel(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.resendEnrollmentCode) { (request: Bastion_Auth_V1_ResendEnrollmentCodeRequest, context) in
+            try await self.resendEnrollmentCode(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.confirmChannel) { (request: Bastion_Auth_V1_ConfirmChannelRequest, context) in
+            try await self.confirmChannel(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.sendChallengeCode) { (request: Bastion_Auth_V1_SendChallengeCodeRequest, context) in
+            try await self.sendChallengeCode(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.addSecurityQuestion) { (request: Bastion_Auth_V1_AddSecurityQuestionRequest, context) in
+            try await self.addSecurityQuestion(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.issueAccessCode) { (request: Bastion_Auth_V1_IssueAccessCodeRequest, context) in
+            try await self.issueAccessCode(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.redeemAccessCode) { (request: Bastion_Auth_V1_RedeemAccessCodeRequest, context) in
+            try await self.redeemAccessCode(request: request, context: context)
         }
     }
 }
@@ -960,5 +1105,74 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_SolveChallengeResponse> {
         try await client.unary(Bastion_Auth_V1_TwoFactor.Method.solveChallenge, request: request, metadata: metadata, options: options)
+    }
+
+    /// Starts enrolling a code channel: the server sends a code to the address through the
+    /// operator-configured channel; the factor counts once ConfirmChannel has seen it (10 minutes,
+    /// 5 wrong codes). Like EnrollTotp, a user with a factor proves one of them first.
+    public func enrollChannel(
+        _ request: Bastion_Auth_V1_EnrollChannelRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_EnrollChannelResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.enrollChannel, request: request, metadata: metadata, options: options)
+    }
+
+    /// Sends the code of a pending channel enrollment again: the same code within its
+    /// retransmission period, a new one afterwards.
+    public func resendEnrollmentCode(
+        _ request: Bastion_Auth_V1_ResendEnrollmentCodeRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_ResendEnrollmentCodeResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.resendEnrollmentCode, request: request, metadata: metadata, options: options)
+    }
+
+    /// Confirms a channel enrollment with the code that was sent.
+    public func confirmChannel(
+        _ request: Bastion_Auth_V1_ConfirmChannelRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_FactorResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.confirmChannel, request: request, metadata: metadata, options: options)
+    }
+
+    /// Sends a challenge's code through one of the user's channel factors, or sends it again: the
+    /// same code within the retransmission period (attempts are not reset), a new code afterwards.
+    public func sendChallengeCode(
+        _ request: Bastion_Auth_V1_SendChallengeCodeRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_SendChallengeCodeResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.sendChallengeCode, request: request, metadata: metadata, options: options)
+    }
+
+    /// Adds a security question; the answer is kept as a salted Argon2id hash.
+    public func addSecurityQuestion(
+        _ request: Bastion_Auth_V1_AddSecurityQuestionRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_FactorResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.addSecurityQuestion, request: request, metadata: metadata, options: options)
+    }
+
+    /// Issues a numeric access code (6 to 10 digits, 8 by default) to be read out over the phone;
+    /// only users with the `support` role. Short-lived and single use.
+    public func issueAccessCode(
+        _ request: Bastion_Auth_V1_IssueAccessCodeRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_IssueAccessCodeResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.issueAccessCode, request: request, metadata: metadata, options: options)
+    }
+
+    /// Exchanges an access code for a token scoped to what the code was issued for; the code
+    /// serves once.
+    public func redeemAccessCode(
+        _ request: Bastion_Auth_V1_RedeemAccessCodeRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_RedeemAccessCodeResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.redeemAccessCode, request: request, metadata: metadata, options: options)
     }
 }

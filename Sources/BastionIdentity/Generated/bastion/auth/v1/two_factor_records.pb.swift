@@ -25,6 +25,20 @@ public struct Bastion_Auth_V1_FactorRecord: ProtobufMessage {
     public var lastAcceptedStep: Int64 = 0
     /// Recovery codes: HMAC-SHA256 of each normalized code; a used code's hash is removed.
     public var recoveryCodeHashes: [[UInt8]] = []
+    public var recoveryCodeLastUsedUnixMillis: Int64 = 0
+    /// Code channels: the configured channel's name, the address sealed like a TOTP secret, its
+    /// hint, and while unconfirmed the code sent to it.
+    public var channel: String = ""
+    public var sealedAddress: [UInt8] = []
+    public var addressHint: String = ""
+    public var pendingCode: Bastion_Auth_V1_ChannelCodeRecord? = nil
+    /// Security questions: the question sealed like a TOTP secret; Argon2id of the keyed hash of
+    /// the normalised answer, with its salt and parameters.
+    public var sealedQuestion: [UInt8] = []
+    public var answerSalt: [UInt8] = []
+    public var answerHash: [UInt8] = []
+    public var answerIterations: UInt32 = 0
+    public var answerMemoryKib: UInt32 = 0
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -40,6 +54,8 @@ public struct Bastion_Auth_V1_ChallengeRecord: ProtobufMessage {
     /// Attempts evaluated so far.
     public var attempts: UInt32 = 0
     public var maxAttempts: UInt32 = 0
+    /// Codes sent through channel factors for this challenge, one per factor.
+    public var channelCodes: [Bastion_Auth_V1_ChannelCodeRecord] = []
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -79,6 +95,16 @@ extension Bastion_Auth_V1_FactorRecord {
         self.recoveryCodeHashes.withUnsafeBufferPointer { values in
             for index in values.indices { size += 2 + ProtobufSize.bytes(values[index]) }
         }
+        if self.recoveryCodeLastUsedUnixMillis != 0 { size += 2 + ProtobufSize.int64(self.recoveryCodeLastUsedUnixMillis) }
+        if !self.channel.isEmpty { size += 2 + ProtobufSize.string(self.channel) }
+        if !self.sealedAddress.isEmpty { size += 2 + ProtobufSize.bytes(self.sealedAddress) }
+        if !self.addressHint.isEmpty { size += 2 + ProtobufSize.string(self.addressHint) }
+        if let value = self.pendingCode { size += 2 + sizes.message(value) }
+        if !self.sealedQuestion.isEmpty { size += 2 + ProtobufSize.bytes(self.sealedQuestion) }
+        if !self.answerSalt.isEmpty { size += 2 + ProtobufSize.bytes(self.answerSalt) }
+        if !self.answerHash.isEmpty { size += 2 + ProtobufSize.bytes(self.answerHash) }
+        if self.answerIterations != 0 { size += 2 + ProtobufSize.varint(self.answerIterations) }
+        if self.answerMemoryKib != 0 { size += 2 + ProtobufSize.varint(self.answerMemoryKib) }
         return size
     }
 
@@ -137,6 +163,46 @@ extension Bastion_Auth_V1_FactorRecord {
                 writer.writeBytes(values[index])
             }
         }
+        if self.recoveryCodeLastUsedUnixMillis != 0 {
+            writer.writeTag(168)
+            writer.writeInt64(self.recoveryCodeLastUsedUnixMillis)
+        }
+        if !self.channel.isEmpty {
+            writer.writeTag(242)
+            writer.writeString(self.channel)
+        }
+        if !self.sealedAddress.isEmpty {
+            writer.writeTag(250)
+            writer.writeBytes(self.sealedAddress)
+        }
+        if !self.addressHint.isEmpty {
+            writer.writeTag(258)
+            writer.writeString(self.addressHint)
+        }
+        if let value = self.pendingCode {
+            writer.writeTag(266)
+            writer.writeMessage(value)
+        }
+        if !self.sealedQuestion.isEmpty {
+            writer.writeTag(322)
+            writer.writeBytes(self.sealedQuestion)
+        }
+        if !self.answerSalt.isEmpty {
+            writer.writeTag(330)
+            writer.writeBytes(self.answerSalt)
+        }
+        if !self.answerHash.isEmpty {
+            writer.writeTag(338)
+            writer.writeBytes(self.answerHash)
+        }
+        if self.answerIterations != 0 {
+            writer.writeTag(344)
+            writer.writeUInt32(self.answerIterations)
+        }
+        if self.answerMemoryKib != 0 {
+            writer.writeTag(352)
+            writer.writeUInt32(self.answerMemoryKib)
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -169,6 +235,29 @@ extension Bastion_Auth_V1_FactorRecord {
                 self.lastAcceptedStep = try reader.readInt64()
             case 162:
                 ProtobufReader.append(try reader.readBytes(), to: &self.recoveryCodeHashes)
+            case 168:
+                self.recoveryCodeLastUsedUnixMillis = try reader.readInt64()
+            case 242:
+                self.channel = try reader.readString()
+            case 250:
+                self.sealedAddress = try reader.readBytes()
+            case 258:
+                self.addressHint = try reader.readString()
+            case 266:
+                var value = self.pendingCode ?? .init()
+                self.pendingCode = nil
+                try reader.readMessage(into: &value)
+                self.pendingCode = value
+            case 322:
+                self.sealedQuestion = try reader.readBytes()
+            case 330:
+                self.answerSalt = try reader.readBytes()
+            case 338:
+                self.answerHash = try reader.readBytes()
+            case 344:
+                self.answerIterations = try reader.readUInt32()
+            case 352:
+                self.answerMemoryKib = try reader.readUInt32()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -189,6 +278,9 @@ extension Bastion_Auth_V1_ChallengeRecord {
         if !self.requestSha256.isEmpty { size += 1 + ProtobufSize.bytes(self.requestSha256) }
         if self.attempts != 0 { size += 1 + ProtobufSize.varint(self.attempts) }
         if self.maxAttempts != 0 { size += 1 + ProtobufSize.varint(self.maxAttempts) }
+        self.channelCodes.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 2 + sizes.message(values[index]) }
+        }
         return size
     }
 
@@ -217,6 +309,12 @@ extension Bastion_Auth_V1_ChallengeRecord {
             writer.writeTag(48)
             writer.writeUInt32(self.maxAttempts)
         }
+        self.channelCodes.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(242)
+                writer.writeMessage(values[index])
+            }
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -235,6 +333,10 @@ extension Bastion_Auth_V1_ChallengeRecord {
                 self.attempts = try reader.readUInt32()
             case 48:
                 self.maxAttempts = try reader.readUInt32()
+            case 242:
+                var value = Bastion_Auth_V1_ChannelCodeRecord()
+                try reader.readMessage(into: &value)
+                ProtobufReader.append(value, to: &self.channelCodes)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
