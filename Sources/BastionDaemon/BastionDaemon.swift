@@ -117,6 +117,21 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "The address the metrics endpoint listens on. (default: 127.0.0.1)")
     var metricsHost: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "A channel for second-factor codes, <name>=<command> (repeatable), e.g. sms=/usr/local/bin/send-sms: "
+                + "the command gets the address as its only argument and the message on stdin; exit 0 means sent. "
+                + "(default with --dev: sms, email, post and video write to <data-dir>/outbox)"
+        )
+    )
+    var channel: [String] = []
+
+    @Option(help: "Seconds a channel command may run before it is killed. (default: 30)")
+    var channelTimeout: Int?
+
+    @Option(help: "A user who may issue access codes, as if their role were 'support' (repeatable).")
+    var supportUser: [String] = []
+
     func run() async throws {
         let settings = try DaemonSettings.resolve(self)
         // Everything the server creates (store, sockets, backups, certificates) is its own.

@@ -33,7 +33,12 @@ extension DaemonSettings {
         )
         // TOTP secrets are sealed under a key kept beside the store, not in it (docs/IDENTITY.md).
         let factorKey = try FactorKey.loadOrCreate(path: dataDir + "/factor.key")
-        let twoFactor = TwoFactorService(store: store, key: factorKey, logger: logger)
+        let twoFactor = TwoFactorService(
+            store: store,
+            key: factorKey,
+            configuration: twoFactorConfiguration(),
+            logger: logger
+        )
         return IdentityServices(
             service: service,
             verifier: IdentityVerifier(store: store, tokens: tokens),

@@ -29,6 +29,9 @@ struct DaemonSettings {
         var operatorCertificateFingerprints: [String]?
         var metricsHost: String?
         var metricsPort: Int?
+        var channels: [String: String]?
+        var channelTimeout: Int?
+        var supportUsers: [String]?
     }
 
     var host = "127.0.0.1"
@@ -59,6 +62,10 @@ struct DaemonSettings {
     var metricsHost = "127.0.0.1"
     /// nil: no metrics endpoint.
     var metricsPort: Int?
+    /// Code channels by name → command (DaemonSettings+Channels.swift).
+    var channels: [String: String] = [:]
+    var channelTimeout = 30
+    var supportUsers: Set<String> = []
 
     static func resolve(_ command: BastionDaemon) throws -> DaemonSettings {
         var file = File()
@@ -108,6 +115,7 @@ struct DaemonSettings {
             settings.operatorCertificateFingerprints.insert(normalized)
         }
 
+        try settings.resolveChannels(command, file)
         if let level = command.logLevel ?? file.logLevel {
             guard let parsed = Logger.Level(rawValue: level) else {
                 throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
