@@ -22,6 +22,8 @@ files=(
     bastion/echo/v1/echo.proto
     bastion/health/v1/health.proto
     bastion/auth/v1/auth.proto
+    bastion/auth/v1/two_factor.proto
+    bastion/auth/v1/second_factors.proto
 )
 
 command -v protoc >/dev/null || { echo "generate.sh: protoc not found (apt-get install protobuf-compiler)" >&2; exit 1; }
