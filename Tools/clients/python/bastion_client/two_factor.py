@@ -251,7 +251,7 @@ def enroll_totp(
     session: Session,
     *,
     label: str = "",
-    algorithm: int = two_factor_pb2.TOTP_ALGORITHM_SHA1,
+    algorithm: "two_factor_pb2.TotpAlgorithm" = two_factor_pb2.TOTP_ALGORITHM_SHA1,
     digits: int = 6,
     prove: Optional[Prover] = None,
     timeout: Optional[float] = DEFAULT_TIMEOUT,
