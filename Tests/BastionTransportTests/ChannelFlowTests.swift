@@ -131,6 +131,13 @@ import Testing
         }
 
         func advance(_ seconds: Int64) { clock.advance(by: .seconds(seconds)) }
+
+        /// Moves the clock up to the real time if it fell behind, as TwoFactorFlowTests does: a
+        /// registration's proof of work carries the client's real clock.
+        func catchUpWithRealTime() {
+            let real = StoreInstant(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+            if real > clock.now() { clock.set(to: real) }
+        }
     }
 
     struct User: Sendable {
@@ -145,8 +152,9 @@ import Testing
     }
 
     /// A registered, logged-in user without factors, on a connection with its certificate.
-    static func user(_ id: String, port: Int) async throws -> User {
+    static func user(_ id: String, port: Int, server: Server) async throws -> User {
         let anonymous = try await BastionTransportTests.connect(port: port)
+        server.catchUpWithRealTime()
         let registration: IdentityClient.Registration
         do {
             registration = try await IdentityClient(transport: anonymous, configuration: AuthFlowTests.configuration)
@@ -188,7 +196,7 @@ import Testing
         let server = Server()
         defer { try? FileManager.default.removeItem(at: server.folder) }
         try await server.run { port, _, _ in
-            let carol = try await Self.user("carol", port: port)
+            let carol = try await Self.user("carol", port: port, server: server)
             // Exactly the address, as one argument, and the message on stdin.
             let address = "+49 170 1234567; $(id)"
             let enrollment = try await carol.twoFactor.enrollChannel(carol.session, channel: "sms", address: address)
@@ -290,7 +298,7 @@ import Testing
 
     /// A user with a confirmed sms factor.
     static func userWithSMS(_ id: String, port: Int, server: Server) async throws -> (User, String) {
-        let user = try await Self.user(id, port: port)
+        let user = try await Self.user(id, port: port, server: server)
         let enrollment = try await user.twoFactor.enrollChannel(user.session, channel: "sms", address: "+1 555 \(id)")
         _ = try await user.twoFactor.confirmChannel(
             user.session,
@@ -449,7 +457,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: server.folder) }
         let state = Mutex<(User, String)?>(nil)
         try await server.run { port, store, _ in
-            let gina = try await Self.user("gina", port: port)
+            let gina = try await Self.user("gina", port: port, server: server)
             let question = "Name of your first pet?"
             let factor = try await gina.twoFactor.addSecurityQuestion(
                 gina.session,
@@ -583,8 +591,8 @@ import Testing
         })
         defer { try? FileManager.default.removeItem(at: server.folder) }
         try await server.run { port, _, twoFactor in
-            let sam = try await Self.user("sam", port: port)
-            let ivan = try await Self.user("ivan", port: port)
+            let sam = try await Self.user("sam", port: port, server: server)
+            let ivan = try await Self.user("ivan", port: port, server: server)
             let anonymous = try await BastionTransportTests.connect(port: port)
             let publicClient = TwoFactorClient(transport: anonymous)
 
