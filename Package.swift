@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "BastionMetrics", targets: ["BastionMetrics"]),
         .library(name: "BastionAdmin", targets: ["BastionAdmin"]),
         .library(name: "BastionCrypto", targets: ["BastionCrypto"]),
+        .library(name: "BastionIdentity", targets: ["BastionIdentity"]),
         .library(name: "BastionBuiltinServices", targets: ["BastionBuiltinServices"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
         .executable(name: "bastiond", targets: ["BastionDaemon"]),

@@ -39,5 +39,12 @@ let package = Package(
             ],
             swiftSettings: defaultSwiftSettings
         ),
+        .executableTarget(
+            name: "FuzzSecondFactorInput",
+            dependencies: [
+                .product(name: "BastionIdentity", package: "Bastion")
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
     ]
 )

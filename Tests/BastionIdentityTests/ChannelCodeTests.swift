@@ -2,7 +2,7 @@ import BastionProtobuf
 import Foundation
 import Testing
 
-@testable import BastionIdentity
+@_spi(Fuzzing) @testable import BastionIdentity
 
 /// Channel codes (prefix, re-send and rotation, expiry), the channel command run with a real
 /// script that records what it was given, the development outbox, security answers (Argon2id
@@ -262,6 +262,31 @@ import Testing
                 key: try FactorKey.random()
             ) != hash
         )
+    }
+
+    // MARK: The fuzz target's invariants
+
+    /// What FuzzSecondFactorInput checks, on its seeds, its saved failures and odd inputs.
+    @Test func fuzzTargetInvariantsHoldOnSeedsAndOddInputs() throws {
+        let fuzzing = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("FuzzTesting")
+        var inputs: [[UInt8]] = []
+        for folder in ["Corpus/FuzzSecondFactorInput", "FailCases/FuzzSecondFactorInput"] {
+            let url = fuzzing.appendingPathComponent(folder)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [] {
+                inputs.append(Array(try Data(contentsOf: url.appendingPathComponent(name))))
+            }
+        }
+        #expect(inputs.count >= 8)
+        for text in [
+            "", " ", "B-", "b-b-12345678", "\u{0}", "١٢٣٤٥٦٧٨", "12345678\u{301}", "ß\u{200B}ẞ", "@", "x@", "@x",
+            String(repeating: "9", count: 65), String(repeating: " \t", count: 100), "v1 factors=:,a:,:b,a::b method==x",
+            "v1 method=/a/b request-sha256=\(String(repeating: "AB", count: 32)) factors=",
+        ] {
+            inputs.append(Array(text.utf8))
+        }
+        for _ in 0..<500 { inputs.append((0..<Int.random(in: 0...40)).map { _ in UInt8.random(in: 0...255) }) }
+        for input in inputs { SecondFactorInputs.check(String(decoding: input, as: UTF8.self)) }
     }
 
     // MARK: Access codes
