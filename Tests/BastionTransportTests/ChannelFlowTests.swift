@@ -18,15 +18,24 @@ import Testing
     /// A server like TwoFactorFlowTests.Server, with channels: `sms` runs a recording script
     /// (which fails while `<folder>/fail` exists), `email` writes to an outbox.
     struct Server {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("channels-\(UUID().uuidString)")
-        let key = try! FactorKey.random()
-        let clock = ManualStoreClock(
+        var folder = FileManager.default.temporaryDirectory.appendingPathComponent("channels-\(UUID().uuidString)")
+        var key = try! FactorKey.random()
+        var clock = ManualStoreClock(
             start: StoreInstant(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
         )
         let configure: @Sendable (inout TwoFactorService.Configuration) -> Void
 
         init(configure: @escaping @Sendable (inout TwoFactorService.Configuration) -> Void = { _ in }) {
             self.configure = configure
+        }
+
+        /// The same store, key and clock (a restart) with another configuration.
+        func restarted(configure: @escaping @Sendable (inout TwoFactorService.Configuration) -> Void) -> Server {
+            var server = Server(configure: configure)
+            server.folder = folder
+            server.key = key
+            server.clock = clock
+            return server
         }
 
         var outbox: URL { folder.appendingPathComponent("outbox") }
@@ -703,5 +712,106 @@ import Testing
         _ = try await twoFactor.confirmChannel(session, factorID: sms.factorId, code: try #require(Self.code(in: message)))
         #expect(Set(try await twoFactor.listFactors(session).map(\.channel)) == ["email", "sms"])
         for connection in [anonymous, connection] { await connection.close() }
+    }
+
+    /// The refusals the other tests do not reach: labels, the channel limit, a failing first send,
+    /// an expired enrollment code, an enrollment dropped after five wrong codes, the send cap on
+    /// re-sends, and a channel the server no longer has.
+    @Test func remainingRefusals() async throws {
+        let server = Server(configure: {
+            $0.channels.maxFactorsPerUser = 2
+            $0.channels.maxSendsPerFactor = 3
+            $0.channels.codeLifetime = .seconds(60)
+        })
+        defer { try? FileManager.default.removeItem(at: server.folder) }
+        let state = Mutex<(User, String)?>(nil)
+        try await server.run { port, _, _ in
+            let kate = try await Self.user("kate", port: port, server: server)
+            let client = kate.twoFactor
+            let label = await TwoFactorFlowTests.refusal {
+                _ = try await client.enrollChannel(kate.session, channel: "sms", address: "+1", label: String(repeating: "l", count: 65))
+            }
+            #expect(label?.code == .invalidArgument)
+
+            // The first send fails: a clear error, and the pending enrollment can be sent again.
+            server.failing(true)
+            let failed = await TwoFactorFlowTests.refusal {
+                _ = try await client.enrollChannel(kate.session, channel: "sms", address: "+1 555 0101")
+            }
+            #expect(failed?.code == .unavailable)
+            let message = try #require(failed?.message)
+            #expect(message.hasPrefix("the sms channel could not send the code (the command exited with status 3); call ResendEnrollmentCode for channel-"))
+            let pending = try #require(message.split(separator: " ").first { $0.hasPrefix("channel-") }.map(String.init))
+            server.failing(false)
+            let resent = try await client.resendEnrollmentCode(kate.session, factorID: pending)
+            #expect(!resent.newCode)
+            let code = try #require(Self.code(in: try server.lastSMS().message))
+            // The send cap counts re-sends too (3 here: the failed one, this one, one more).
+            _ = try await client.resendEnrollmentCode(kate.session, factorID: pending)
+            let capped = await TwoFactorFlowTests.refusal {
+                _ = try await client.resendEnrollmentCode(kate.session, factorID: pending)
+            }
+            #expect(capped?.code == .resourceExhausted)
+            // The code expires after 60 s (the enrollment after 10 minutes).
+            server.advance(61)
+            let expired = await TwoFactorFlowTests.refusal {
+                _ = try await client.confirmChannel(kate.session, factorID: pending, code: code)
+            }
+            #expect(expired?.code == .failedPrecondition)
+            #expect(expired?.message.contains("expired") == true)
+
+            // Five wrong codes drop an enrollment.
+            let second = try await client.enrollChannel(kate.session, channel: "email", address: "kate@example.com")
+            var last: RPCError?
+            for _ in 0..<5 {
+                last = await TwoFactorFlowTests.refusal {
+                    _ = try await client.confirmChannel(kate.session, factorID: second.factorId, code: "B-00000000")
+                }
+            }
+            #expect(last?.message.contains("the enrollment is dropped") == true, "\(String(describing: last))")
+            let gone = await TwoFactorFlowTests.refusal {
+                _ = try await client.confirmChannel(kate.session, factorID: second.factorId, code: "B-00000000")
+            }
+            #expect(gone?.code == .notFound)
+
+            // Two channel factors at most here (the expired-code enrollment still counts).
+            let third = try await client.enrollChannel(kate.session, channel: "email", address: "kate@example.com")
+            _ = try await client.confirmChannel(
+                kate.session,
+                factorID: third.factorId,
+                code: try #require(Self.code(in: try server.lastEmail()))
+            )
+            let tooMany = await TwoFactorFlowTests.refusal {
+                _ = try await client.enrollChannel(kate.session, channel: "sms", address: "+1 555 0102") { challenge in
+                    _ = try await client.sendChallengeCode(
+                        challengeID: try #require(challenge.initiated).challengeId,
+                        factorID: third.factorId
+                    )
+                    return (third.factorId, Self.code(in: try server.lastEmail()) ?? "")
+                }
+            }
+            #expect(tooMany?.code == .failedPrecondition)
+            #expect(tooMany?.message.contains("channel factors already") == true, "\(String(describing: tooMany))")
+            state.withLock { $0 = (kate, third.factorId) }
+            await kate.connection.close()
+        }
+        // The same store on a server without the email channel: its factor cannot send.
+        let (kate, email) = try #require(state.withLock { $0 })
+        try await server.restarted(configure: { $0.channels.channels["email"] = nil }).run { port, _, _ in
+            let connection = try await TwoFactorFlowTests.connect(port: port, as: kate.registration)
+            let client = TwoFactorClient(transport: connection)
+            let challenge = try await client.stub.initiateTwoFactor(
+                .init {
+                    $0.method = Self.recoveryMethod.path
+                    $0.requestSha256 = TwoFactorFlowTests.digest(Self.recoveryRequest)
+                }
+            ).message
+            let unconfigured = await TwoFactorFlowTests.refusal {
+                _ = try await client.sendChallengeCode(challengeID: challenge.challengeId, factorID: email)
+            }
+            #expect(unconfigured?.code == .failedPrecondition)
+            #expect(unconfigured?.message.contains("no longer configured") == true)
+            await connection.close()
+        }
     }
 }
