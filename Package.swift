@@ -343,6 +343,25 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        // MARK: Fuzzing: FuzzTesting/'s checks, run on its saved inputs without libFuzzer
+        .testTarget(
+            name: "BastionFuzzReplayTests",
+            dependencies: [
+                "BastionIdentity",
+                "BastionPolicy",
+                "BastionProtobuf",
+                "BastionRPC",
+                "BastionStore",
+                "BastionTLS",
+                "BastionTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "FuzzTesting/Sources/FuzzChecks",
+            swiftSettings: defaultSwiftSettings
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "BastionCLI",

@@ -19,7 +19,9 @@ let package = Package(
     name: "BastionFuzzTesting",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "Bastion", path: "..")
+        .package(name: "Bastion", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -46,5 +48,29 @@ let package = Package(
             ],
             swiftSettings: defaultSwiftSettings
         ),
+        // The checks behind the targets below; the root package compiles the same folder as its
+        // BastionFuzzReplayTests test target, which also holds the replay tests excluded here.
+        // `@testable` imports reach the parsers' internals: fuzz.sh passes `-enable-testing`.
+        .target(
+            name: "FuzzChecks",
+            dependencies: [
+                .product(name: "BastionIdentity", package: "Bastion"),
+                .product(name: "BastionPolicy", package: "Bastion"),
+                .product(name: "BastionProtobuf", package: "Bastion"),
+                .product(name: "BastionRPC", package: "Bastion"),
+                .product(name: "BastionStore", package: "Bastion"),
+                .product(name: "BastionTLS", package: "Bastion"),
+                .product(name: "BastionTransport", package: "Bastion"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            exclude: ["FailCasesReplayTests.swift"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .executableTarget(name: "FuzzFrames", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzSessionTokens", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzSigningRequests", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzPolicyInputs", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
     ]
 )

@@ -35,7 +35,7 @@ target=$1
 seconds=${2:-60}
 shift $(($# >= 2 ? 2 : 1))
 
-build_flags=(-c release --package-path "$here" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+build_flags=(-c release --package-path "$here" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -enable-testing)
 swift build "${build_flags[@]}" --product "$target"
 binary="$(swift build "${build_flags[@]}" --show-bin-path)/$target"
 

@@ -1,0 +1,159 @@
+import BastionProtobuf
+import BastionRPC
+@testable import BastionTransport
+import Logging
+import NIOCore
+import NIOEmbedded
+
+/// The transport's frame decoder and the server's connection handler, fed a client's bytes.
+///
+/// The first input byte sets how the rest is cut into reads (1 to 64 bytes each, or all at once),
+/// so that frames split across reads are covered. Two passes:
+///
+/// 1. `FrameDecoder` alone: it may refuse the stream only with a `FramingError`; every frame it
+///    emits has a header that passes `FrameHeaderValidator` and a payload of exactly the announced
+///    length, and the frames, written out again, are exactly the bytes consumed.
+/// 2. The server's pipeline (`FrameDecoder` + `ServerConnectionHandler`, as `BastionServer` builds
+///    it without TLS) on an `EmbeddedChannel`: whatever the client sends, the server must not trap,
+///    and everything it writes back must be well-formed frames under the default limits whose
+///    SETTINGS and TRAILERS payloads decode.
+public enum FrameChecks {
+    static let limits = FrameLimits(maxFrameSize: 4096, maxMessageSize: 16384, maxHeaderSize: 2048)
+    static let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
+
+    public static func run(_ input: [UInt8]) throws(FuzzFinding) {
+        let split = ModeAndPayload(input)
+        let chunk = split.mode == 0 ? max(split.payload.count, 1) : Int(split.mode % 64) + 1
+        try decoderAlone(split.payload, chunk: chunk)
+        try serverConnection(split.payload, chunk: chunk)
+    }
+
+    static func decoderAlone(_ bytes: [UInt8], chunk: Int) throws(FuzzFinding) {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(limits: limits)))
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
+        let validator = FrameHeaderValidator(limits: limits)
+        var rewritten: [UInt8] = []
+        var refused = false
+        var offset = 0
+        while offset < bytes.count, !refused {
+            let end = min(offset + chunk, bytes.count)
+            do {
+                try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
+            } catch is FramingError {
+                refused = true
+            } catch {
+                throw FuzzFinding("FrameDecoder threw \(error), not a FramingError")
+            }
+            offset = end
+            while let frame = try readFrame(channel) {
+                do {
+                    try validator.validate(frame.header)
+                } catch {
+                    throw FuzzFinding("FrameDecoder emitted a frame its validator refuses: \(error)")
+                }
+                try require(
+                    frame.payload.readableBytes == Int(frame.header.payloadLength),
+                    "payload of \(frame.payload.readableBytes) bytes, header says \(frame.header.payloadLength)"
+                )
+                rewritten += frame.header.bytes
+                rewritten += Array(frame.payload.readableBytesView)
+            }
+        }
+        try require(rewritten.count <= bytes.count, "frames hold more bytes than were sent")
+        try require(
+            rewritten[...] == bytes[..<rewritten.count],
+            "the decoded frames, written out again, differ from the bytes they were read from"
+        )
+        if !refused {
+            // Whatever was not emitted must be an unfinished frame: less than a header, or a valid
+            // header whose payload has not all arrived.
+            let rest = bytes[rewritten.count...]
+            if rest.count >= FrameHeader.size {
+                let header = Array(rest.prefix(FrameHeader.size)).withUnsafeBytes { FrameHeader(parsing: $0) }
+                try require(
+                    rest.count - FrameHeader.size < Int(header.payloadLength),
+                    "FrameDecoder kept back a complete frame"
+                )
+            }
+        }
+    }
+
+    static func readFrame(_ channel: EmbeddedChannel) throws(FuzzFinding) -> InboundFrame? {
+        do {
+            return try channel.readInbound(as: InboundFrame.self)
+        } catch {
+            throw FuzzFinding("FrameDecoder emitted something other than an InboundFrame: \(error)")
+        }
+    }
+
+    static func serverConnection(_ bytes: [UInt8], chunk: Int) throws(FuzzFinding) {
+        var configuration = ServerConnectionConfiguration()
+        configuration.settings = ConnectionSettings(
+            frameLimits: limits,
+            maxConcurrentCalls: 4,
+            initialStreamWindow: 64 << 10,
+            initialConnectionWindow: 64 << 10
+        )
+        let channel = EmbeddedChannel()
+        do {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
+            try channel.pipeline.syncOperations.addHandler(
+                ServerConnectionHandler(
+                    configuration: configuration,
+                    methodLookup: { path in
+                        path == "/fuzz.Fuzz/Unary" ? MethodDescriptor(service: "fuzz.Fuzz", method: "Unary", kind: .unary) : nil
+                    },
+                    waitsForTLS: false,
+                    logger: logger
+                )
+            )
+            channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 4433), promise: nil)
+        } catch {
+            throw FuzzFinding("could not set up the server pipeline: \(error)")
+        }
+        var offset = 0
+        while offset < bytes.count, channel.isActive {
+            let end = min(offset + chunk, bytes.count)
+            // Errors end the connection (the handler answers with a GOAWAY and closes); only traps
+            // and malformed output are findings.
+            _ = try? channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
+            offset = end
+        }
+        var output: [UInt8] = []
+        while let buffer = try? channel.readOutbound(as: ByteBuffer.self) {
+            output += Array(buffer.readableBytesView)
+        }
+        _ = try? channel.finish(acceptAlreadyClosed: true)
+        try serverOutputIsWellFormed(output)
+    }
+
+    /// The server's frames, read as a client reads them.
+    static func serverOutputIsWellFormed(_ output: [UInt8]) throws(FuzzFinding) {
+        let validator = FrameHeaderValidator(limits: FrameLimits())
+        var offset = 0
+        while offset < output.count {
+            try require(output.count - offset >= FrameHeader.size, "the server wrote a partial frame header")
+            let header = Array(output[offset..<(offset + FrameHeader.size)]).withUnsafeBytes { FrameHeader(parsing: $0) }
+            do {
+                try validator.validate(header)
+            } catch {
+                throw FuzzFinding("the server wrote a frame a client must refuse: \(error)")
+            }
+            offset += FrameHeader.size
+            let length = Int(header.payloadLength)
+            try require(output.count - offset >= length, "the server wrote a truncated \(header.type) frame")
+            let payload = Array(output[offset..<(offset + length)])
+            offset += length
+            do {
+                switch header.type {
+                case .settings where !header.flags.contains(.ack): _ = try RPCSettings(serializedBytes: payload)
+                case .trailers: _ = try RPCCallTrailer(serializedBytes: payload)
+                case .goAway: _ = try RPCGoAway(serializedBytes: payload)
+                default: break
+                }
+            } catch {
+                throw FuzzFinding("the server wrote a \(header.type) payload that does not decode: \(error)")
+            }
+        }
+    }
+}
