@@ -97,10 +97,18 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) ?? 0)
             guard increment > 0 else { return }
             if frame.header.streamID == 0 {
-                flow.sendWindow += increment
+                guard let grown = ConnectionFlow.grow(flow.sendWindow, by: increment) else {
+                    failConnection(RPCError(code: .internal, message: "the server raised the connection's credit above 2^31-1"))
+                    return
+                }
+                flow.sendWindow = grown
                 for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
             } else if let stream = streams[frame.header.streamID] {
-                stream.sendWindow += increment
+                guard let grown = ConnectionFlow.grow(stream.sendWindow, by: increment) else {
+                    failConnection(RPCError(code: .internal, message: "the server raised stream \(stream.id)'s credit above 2^31-1"))
+                    return
+                }
+                stream.sendWindow = grown
                 drainSends(stream)
             }
         default:

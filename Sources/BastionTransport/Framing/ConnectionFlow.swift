@@ -12,6 +12,9 @@ struct ConnectionFlow {
     /// Output at which a deferred flush happens at once instead.
     static let eagerFlushBytes = 64 << 10
     private(set) var peerSettings = ConnectionSettings()
+    /// The most credit a window may hold (docs/PROTOCOL.md, section 4), as in HTTP/2: a peer that
+    /// grants more is broken or hostile, and an unbounded window would overflow in the end.
+    static let maxWindow = Int(Int32.max)
     /// Connection-level credit the peer has granted for our MESSAGE payloads.
     var sendWindow = ConnectionSettings().initialConnectionWindow
     private var receiveWindow: ReceiveWindow
@@ -28,6 +31,11 @@ struct ConnectionFlow {
         peerSettings = ConnectionSettings(peer: settings)
         sendWindow += peerSettings.initialConnectionWindow - previous
         outbound.writeFrame(.settings, flags: .ack, streamID: 0, payload: EmptyCollection())
+    }
+
+    /// `window` grown by a WINDOW_UPDATE's `increment`, or nil when that would exceed ``maxWindow``.
+    static func grow(_ window: Int, by increment: Int) -> Int? {
+        window <= maxWindow - increment ? window + increment : nil
     }
 
     /// Answers a PING with the same bytes.

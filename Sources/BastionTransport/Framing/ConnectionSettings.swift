@@ -39,8 +39,12 @@ public struct ConnectionSettings: Sendable, Hashable {
         let defaults = ConnectionSettings()
         // Zero means the default; values below the protocol's minimums are read as the minimums,
         // so a peer cannot make us split messages into one-byte frames.
+        // Windows above 2^31-1 are read as 2^31-1 (ConnectionFlow.maxWindow).
         func value(_ field: UInt32, _ fallback: Int, minimum: Int) -> Int {
             field == 0 ? fallback : max(minimum, Int(field))
+        }
+        func window(_ field: UInt32, _ fallback: Int) -> Int {
+            min(value(field, fallback, minimum: 64 << 10), ConnectionFlow.maxWindow)
         }
         self.init(
             frameLimits: FrameLimits(
@@ -49,8 +53,8 @@ public struct ConnectionSettings: Sendable, Hashable {
                 maxHeaderSize: value(settings.maxHeaderSize, defaults.frameLimits.maxHeaderSize, minimum: 1 << 10)
             ),
             maxConcurrentCalls: value(settings.maxConcurrentCalls, defaults.maxConcurrentCalls, minimum: 1),
-            initialStreamWindow: value(settings.initialStreamWindow, defaults.initialStreamWindow, minimum: 64 << 10),
-            initialConnectionWindow: value(settings.initialConnectionWindow, defaults.initialConnectionWindow, minimum: 64 << 10)
+            initialStreamWindow: window(settings.initialStreamWindow, defaults.initialStreamWindow),
+            initialConnectionWindow: window(settings.initialConnectionWindow, defaults.initialConnectionWindow)
         )
     }
 }

@@ -284,10 +284,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         if frame.header.streamID == 0 {
-            flow.sendWindow += increment
+            guard let grown = ConnectionFlow.grow(flow.sendWindow, by: increment) else {
+                connectionError(RPCError(code: .invalidArgument, message: "WINDOW_UPDATE raises the connection's credit above 2^31-1"))
+                return
+            }
+            flow.sendWindow = grown
             for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
         } else if let stream = streams[frame.header.streamID] {
-            stream.sendWindow += increment
+            guard let grown = ConnectionFlow.grow(stream.sendWindow, by: increment) else {
+                connectionError(RPCError(code: .invalidArgument, message: "WINDOW_UPDATE raises stream \(stream.id)'s credit above 2^31-1"))
+                return
+            }
+            stream.sendWindow = grown
             drainSends(stream)
         }
     }
