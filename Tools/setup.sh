@@ -2,8 +2,9 @@
 # Installs what building and testing Bastion needs on Debian 12 (run as root, or with sudo):
 # protoc and the C libraries from Debian, and from PyPI the reference Python `protobuf`, pytest,
 # `cryptography` (the HKDF reference in BastionCryptoTests), `opaque-ke-py` (the independent
-# OPAQUE implementation of the interoperability tests), `pyotp` (the TOTP reference) and
-# `argon2-cffi` (the Argon2id reference).
+# OPAQUE implementation of the interoperability tests), `pyotp` (the TOTP reference),
+# `argon2-cffi` (the Argon2id reference) and `fido2` (WebAuthn data types for the passkey tests'
+# software authenticator, and the reference parser).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ python_cryptography="cryptography==48.0.0"            # HKDF-SHA512 reference fo
 python_opaque_ke="opaque-ke-py==0.1.0"                # Rust opaque-ke 4.0.1 (RFC 9807); the newest wheel for Linux x86-64
 python_pyotp="pyotp==2.12.0"                          # the TOTP reference for BastionIdentityTests
 python_argon2="argon2-cffi==23.1.0"                   # the Argon2id reference for security answers
+python_fido2="fido2==2.2.1"                           # WebAuthn: passkey vectors and the Python client's passkeys
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -61,5 +63,9 @@ fi
 if ! python3 -c 'import argon2.low_level' 2>/dev/null; then
     echo "==> installing $python_argon2 for python3"
     python3 -m pip install --quiet --disable-pip-version-check "$python_argon2" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
+if ! python3 -c 'import fido2, importlib.metadata, sys; sys.exit(importlib.metadata.version("fido2") != "2.2.1")' 2>/dev/null; then
+    echo "==> installing $python_fido2 for python3"
+    python3 -m pip install --quiet --disable-pip-version-check "$python_fido2" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 fi
 echo "==> dependencies are in place"

@@ -219,6 +219,11 @@ struct DeleteAccountCommand: AsyncParsableCommand {
         let given = secondFactorCode ?? ProcessInfo.processInfo.environment["BASTION_SECOND_FACTOR_CODE"]
         // Asked only when the server says the user has a second factor.
         let prove: TwoFactorClient.Prover = { challenge in
+            if challenge.factors.allSatisfy({ $0.kind == "passkey" }) {
+                throw CleanFailure(
+                    "\(account.user)'s second factors are passkeys, which need an authenticator: use a browser or the Python client (bastion_client.passkeys); this tool takes TOTP and recovery codes"
+                )
+            }
             let code: String
             if let given, !given.isEmpty {
                 code = given

@@ -132,6 +132,21 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "A user who may issue access codes, as if their role were 'support' (repeatable).")
     var supportUser: [String] = []
 
+    @Option(help: "The WebAuthn relying party id for passkeys, a domain such as example.com. (default: off; localhost with --dev)")
+    var webauthnRpId: String?
+
+    @Option(help: "An origin passkeys may be used from, e.g. https://example.com (repeatable). (default: https://<rp-id>)")
+    var webauthnOrigin: [String] = []
+
+    @Option(help: "The relying party name authenticators show. (default: Bastion)")
+    var webauthnRpName: String?
+
+    @Option(help: "Passkey user verification: required, preferred or discouraged. (default: preferred)")
+    var webauthnUserVerification: String?
+
+    @Option(help: "Seconds a passkey challenge stays valid, 1 to 600. (default: 120)")
+    var webauthnChallengeLifetime: Int?
+
     func run() async throws {
         let settings = try DaemonSettings.resolve(self)
         // Everything the server creates (store, sockets, backups, certificates) is its own.

@@ -33,10 +33,12 @@ extension DaemonSettings {
         )
         // TOTP secrets are sealed under a key kept beside the store, not in it (docs/IDENTITY.md).
         let factorKey = try FactorKey.loadOrCreate(path: dataDir + "/factor.key")
+        var twoFactorConfiguration = twoFactorConfiguration()
+        twoFactorConfiguration.passkeys = webAuthn.configuration
         let twoFactor = TwoFactorService(
             store: store,
             key: factorKey,
-            configuration: twoFactorConfiguration(),
+            configuration: twoFactorConfiguration,
             logger: logger
         )
         return IdentityServices(

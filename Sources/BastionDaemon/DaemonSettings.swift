@@ -32,6 +32,11 @@ struct DaemonSettings {
         var channels: [String: String]?
         var channelTimeout: Int?
         var supportUsers: [String]?
+        var webauthnRpId: String?
+        var webauthnRpName: String?
+        var webauthnOrigins: [String]?
+        var webauthnUserVerification: String?
+        var webauthnChallengeLifetime: Int?
     }
 
     var host = "127.0.0.1"
@@ -66,6 +71,8 @@ struct DaemonSettings {
     var channels: [String: String] = [:]
     var channelTimeout = 30
     var supportUsers: Set<String> = []
+    /// Passkeys' relying party (DaemonSettings+Passkeys.swift).
+    var webAuthn = WebAuthnSettings()
 
     static func resolve(_ command: BastionDaemon) throws -> DaemonSettings {
         var file = File()
@@ -106,6 +113,7 @@ struct DaemonSettings {
         }
         settings.metricsHost = command.metricsHost ?? file.metricsHost ?? settings.metricsHost
         settings.metricsPort = command.metricsPort ?? file.metricsPort
+        settings.webAuthn = try WebAuthnSettings.resolve(command, file, dev: settings.dev)
         for fingerprint in command.operatorCertFingerprint + (file.operatorCertificateFingerprints ?? []) {
             guard let normalized = Self.normalizeFingerprint(fingerprint) else {
                 throw ValidationError(

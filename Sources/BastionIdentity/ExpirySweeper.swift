@@ -16,6 +16,7 @@ public struct ExpirySweeper: Service {
         AuthService.loginFailures, SessionTokens.revokedTokens, TwoFactorService.challenges,
         TwoFactorService.tokens, TwoFactorService.failures,
         TwoFactorService.sends, TwoFactorService.accessCodes, TwoFactorService.accessTokens,
+        TwoFactorService.passkeyChallenges,
     ]
 
     let store: Store

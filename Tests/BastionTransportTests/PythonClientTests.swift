@@ -16,13 +16,15 @@ import Testing
             environment["BASTION_SERVER"] = "127.0.0.1:\(port)"
             environment["BASTION_CA_FILE"] = TestCertificates.files.caCertificate
             environment["PYTHONPATH"] = Self.package.path
-            // The auth and second-factor flows need bastiond with the auth service: PythonAuthTests runs them.
+            // The auth and second-factor flows need bastiond with the auth service: PythonAuthTests and
+            // PasskeyFlowTests run them.
             let (status, output) = try await runProgram(
                 URL(fileURLWithPath: "/usr/bin/env"),
                 [
                     "python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", Self.package.appendingPathComponent("tests").path,
                     "--ignore", Self.package.appendingPathComponent("tests/test_auth_server.py").path,
                     "--ignore", Self.package.appendingPathComponent("tests/test_two_factor_server.py").path,
+                    "--ignore", Self.package.appendingPathComponent("tests/test_passkeys_server.py").path,
                 ],
                 environment: environment
             )

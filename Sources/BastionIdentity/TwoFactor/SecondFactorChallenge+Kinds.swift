@@ -7,6 +7,7 @@ extension SecondFactorChallenge {
         case .recoveryCodes: "recovery-codes"
         case .codeChannel: "channel"
         case .securityQuestion: "question"
+        case .passkey: "passkey"
         default: "other"
         }
     }

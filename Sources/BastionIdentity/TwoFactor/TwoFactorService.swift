@@ -37,6 +37,8 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
         public var securityQuestions = SecurityQuestions.Parameters()
         /// Who issues access codes, and their limits (AccessCodes.swift).
         public var accessCodes = AccessCodes.Configuration()
+        /// Passkeys (TwoFactorService+Passkeys.swift); nil: they are off.
+        public var passkeys: PasskeyConfiguration?
 
         public init() {}
     }
@@ -195,6 +197,7 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
     {
         let user = try Self.user(of: context, kind: .user)
         let removed = try await store.withWriteTransaction { txn -> Bool in
+            try Self.forgetPasskeyCredential(user: user, factor: request.factorId, in: txn)
             guard try txn.delete(Self.factors, CompositeKey(user, request.factorId)) else { return false }
             _ = try txn.delete(Self.failures, Self.factorFailureKey(user: user, factor: request.factorId))
             return true
@@ -488,6 +491,7 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
     public static func removeAll(for user: String, in txn: borrowing WriteTransaction) throws {
         for (key, factor) in try txn.scan(factors, .prefix(KeyPrefix(user))) {
             _ = try txn.delete(failures, factorFailureKey(user: user, factor: factor.factorId))
+            try forgetPasskeyCredential(user: user, factor: factor.factorId, in: txn)
             try txn.delete(factors, key)
         }
         _ = try txn.delete(failures, accountFailureKey(user: user))
@@ -563,6 +567,7 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
         try confirmedFactors(of: user, in: txn).filter {
             $0.kind == .totp || $0.kind == .codeChannel || $0.kind == .securityQuestion
                 || ($0.kind == .recoveryCodes && !$0.recoveryCodeHashes.isEmpty)
+                || ($0.kind == .passkey && !$0.passkeyCounterRegressed)
         }
     }
 
@@ -580,6 +585,12 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
             $0.recoveryCodeLastUsedUnixSeconds = record.recoveryCodeLastUsedUnixMillis / 1000
             $0.channel = record.channel
             $0.addressHint = record.addressHint
+            if record.kind == .passkey {
+                $0.passkeyCredentialId = record.passkeyCredentialId
+                $0.passkeyAlgorithm = record.passkeyAlgorithm
+                $0.passkeySignCount = record.passkeySignCount
+                $0.passkeyCounterRegressed = record.passkeyCounterRegressed
+            }
         }
     }
 }

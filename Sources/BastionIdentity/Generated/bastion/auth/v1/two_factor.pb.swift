@@ -45,11 +45,13 @@ public enum Bastion_Auth_V1_FactorKind: ProtobufEnum, CaseIterable {
     /// A code sent through an operator-configured channel (SMS, e-mail, post, video call).
     case codeChannel // = 10
     case securityQuestion // = 11
+    /// A WebAuthn credential.
+    case passkey // = 12
     /// A number this program's schema does not name, kept so that it is written back.
     case unrecognized(Int32)
 
     public static let isClosed = false
-    public static let allCases: [Bastion_Auth_V1_FactorKind] = [.unspecified, .totp, .recoveryCodes, .codeChannel, .securityQuestion]
+    public static let allCases: [Bastion_Auth_V1_FactorKind] = [.unspecified, .totp, .recoveryCodes, .codeChannel, .securityQuestion, .passkey]
 
     public init() { self = .unspecified }
 
@@ -60,6 +62,7 @@ public enum Bastion_Auth_V1_FactorKind: ProtobufEnum, CaseIterable {
         case 2: self = .recoveryCodes
         case 10: self = .codeChannel
         case 11: self = .securityQuestion
+        case 12: self = .passkey
         default: self = .unrecognized(rawValue)
         }
     }
@@ -71,6 +74,7 @@ public enum Bastion_Auth_V1_FactorKind: ProtobufEnum, CaseIterable {
         case .recoveryCodes: 2
         case .codeChannel: 10
         case .securityQuestion: 11
+        case .passkey: 12
         case .unrecognized(let value): value
         }
     }
@@ -95,6 +99,13 @@ public struct Bastion_Auth_V1_Factor: ProtobufMessage {
     public var question: String = ""
     /// Recovery codes: when one was last used (0: never), so that the owner notices.
     public var recoveryCodeLastUsedUnixSeconds: Int64 = 0
+    /// Passkeys: the credential id, the COSE algorithm (-7 ES256, -8 EdDSA), the last signature
+    /// counter seen, and whether a counter went backwards (the authenticator may have been cloned;
+    /// the passkey then solves nothing until it is removed and registered again).
+    public var passkeyCredentialId: [UInt8] = []
+    public var passkeyAlgorithm: Int32 = 0
+    public var passkeySignCount: UInt32 = 0
+    public var passkeyCounterRegressed: Bool = false
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -230,6 +241,91 @@ public struct Bastion_Auth_V1_FactorResponse: ProtobufMessage {
     public init() {}
 }
 
+public struct Bastion_Auth_V1_BeginPasskeyRegistrationRequest: ProtobufMessage {
+    /// The user's name for the passkey (at most 64 characters).
+    public var label: String = ""
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+/// What navigator.credentials.create() (PublicKeyCredentialCreationOptions) needs.
+public struct Bastion_Auth_V1_BeginPasskeyRegistrationResponse: ProtobufMessage {
+    /// 32 random bytes; the client data's `challenge` carries them in base64url.
+    public var challenge: [UInt8] = []
+    public var rpId: String = ""
+    public var rpName: String = ""
+    /// user.id: HMAC-SHA256 of the user id under the server's factor key (no personal data).
+    public var userHandle: [UInt8] = []
+    /// user.name and user.displayName: the user id.
+    public var userName: String = ""
+    /// pubKeyCredParams, in order of preference: -7 (ES256), -8 (EdDSA).
+    public var algorithms: [Int32] = []
+    /// excludeCredentials: the user's passkeys already registered.
+    public var excludeCredentialIds: [[UInt8]] = []
+    /// "required", "preferred" or "discouraged".
+    public var userVerification: String = ""
+    public var timeoutMillis: UInt32 = 0
+    public var expiresUnixSeconds: Int64 = 0
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+public struct Bastion_Auth_V1_FinishPasskeyRegistrationRequest: ProtobufMessage {
+    /// AuthenticatorAttestationResponse.clientDataJSON, as the client made it (at most 4 KiB).
+    public var clientDataJson: [UInt8] = []
+    /// AuthenticatorAttestationResponse.attestationObject (CBOR).
+    public var attestationObject: [UInt8] = []
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+public struct Bastion_Auth_V1_FinishPasskeyRegistrationResponse: ProtobufMessage {
+    public var factor: Bastion_Auth_V1_Factor? = nil
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+public struct Bastion_Auth_V1_BeginPasskeyAssertionRequest: ProtobufMessage {
+    /// InitiateTwoFactorResponse.challenge_id.
+    public var challengeId: String = ""
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+/// What navigator.credentials.get() (PublicKeyCredentialRequestOptions) needs.
+public struct Bastion_Auth_V1_BeginPasskeyAssertionResponse: ProtobufMessage {
+    public var challenge: [UInt8] = []
+    public var rpId: String = ""
+    /// allowCredentials: the user's passkeys.
+    public var allowCredentialIds: [[UInt8]] = []
+    public var userVerification: String = ""
+    public var timeoutMillis: UInt32 = 0
+    public var expiresUnixSeconds: Int64 = 0
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+public struct Bastion_Auth_V1_FinishPasskeyAssertionRequest: ProtobufMessage {
+    /// InitiateTwoFactorResponse.challenge_id, the challenge the assertion solves.
+    public var challengeId: String = ""
+    /// PublicKeyCredential.rawId.
+    public var credentialId: [UInt8] = []
+    /// AuthenticatorAssertionResponse's clientDataJSON, authenticatorData, signature, userHandle.
+    public var clientDataJson: [UInt8] = []
+    public var authenticatorData: [UInt8] = []
+    public var signature: [UInt8] = []
+    public var userHandle: [UInt8] = []
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
 extension Bastion_Auth_V1_Factor {
     public static let protobufMessageName = "bastion.auth.v1.Factor"
 
@@ -248,6 +344,10 @@ extension Bastion_Auth_V1_Factor {
         if !self.addressHint.isEmpty { size += 2 + ProtobufSize.string(self.addressHint) }
         if !self.question.isEmpty { size += 2 + ProtobufSize.string(self.question) }
         if self.recoveryCodeLastUsedUnixSeconds != 0 { size += 2 + ProtobufSize.int64(self.recoveryCodeLastUsedUnixSeconds) }
+        if !self.passkeyCredentialId.isEmpty { size += 2 + ProtobufSize.bytes(self.passkeyCredentialId) }
+        if self.passkeyAlgorithm != 0 { size += 2 + ProtobufSize.sint32(self.passkeyAlgorithm) }
+        if self.passkeySignCount != 0 { size += 2 + ProtobufSize.varint(self.passkeySignCount) }
+        if self.passkeyCounterRegressed { size += 2 + 1 }
         return size
     }
 
@@ -296,6 +396,22 @@ extension Bastion_Auth_V1_Factor {
             writer.writeTag(184)
             writer.writeInt64(self.recoveryCodeLastUsedUnixSeconds)
         }
+        if !self.passkeyCredentialId.isEmpty {
+            writer.writeTag(242)
+            writer.writeBytes(self.passkeyCredentialId)
+        }
+        if self.passkeyAlgorithm != 0 {
+            writer.writeTag(248)
+            writer.writeSInt32(self.passkeyAlgorithm)
+        }
+        if self.passkeySignCount != 0 {
+            writer.writeTag(256)
+            writer.writeUInt32(self.passkeySignCount)
+        }
+        if self.passkeyCounterRegressed {
+            writer.writeTag(264)
+            writer.writeBool(self.passkeyCounterRegressed)
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -324,6 +440,14 @@ extension Bastion_Auth_V1_Factor {
                 self.question = try reader.readString()
             case 184:
                 self.recoveryCodeLastUsedUnixSeconds = try reader.readInt64()
+            case 242:
+                self.passkeyCredentialId = try reader.readBytes()
+            case 248:
+                self.passkeyAlgorithm = try reader.readSInt32()
+            case 256:
+                self.passkeySignCount = try reader.readUInt32()
+            case 264:
+                self.passkeyCounterRegressed = try reader.readBool()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -886,6 +1010,381 @@ extension Bastion_Auth_V1_FactorResponse {
     }
 }
 
+extension Bastion_Auth_V1_BeginPasskeyRegistrationRequest {
+    public static let protobufMessageName = "bastion.auth.v1.BeginPasskeyRegistrationRequest"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.label.isEmpty { size += 1 + ProtobufSize.string(self.label) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.label.isEmpty {
+            writer.writeTag(10)
+            writer.writeString(self.label)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.label = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_BeginPasskeyRegistrationResponse {
+    public static let protobufMessageName = "bastion.auth.v1.BeginPasskeyRegistrationResponse"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.challenge.isEmpty { size += 1 + ProtobufSize.bytes(self.challenge) }
+        if !self.rpId.isEmpty { size += 1 + ProtobufSize.string(self.rpId) }
+        if !self.rpName.isEmpty { size += 1 + ProtobufSize.string(self.rpName) }
+        if !self.userHandle.isEmpty { size += 1 + ProtobufSize.bytes(self.userHandle) }
+        if !self.userName.isEmpty { size += 1 + ProtobufSize.string(self.userName) }
+        if !self.algorithms.isEmpty {
+            var payload = 0
+            for value in self.algorithms { payload += ProtobufSize.sint32(value) }
+            size += 1 + sizes.record(payload)
+        }
+        self.excludeCredentialIds.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.bytes(values[index]) }
+        }
+        if !self.userVerification.isEmpty { size += 1 + ProtobufSize.string(self.userVerification) }
+        if self.timeoutMillis != 0 { size += 1 + ProtobufSize.varint(self.timeoutMillis) }
+        if self.expiresUnixSeconds != 0 { size += 1 + ProtobufSize.int64(self.expiresUnixSeconds) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.challenge.isEmpty {
+            writer.writeTag(10)
+            writer.writeBytes(self.challenge)
+        }
+        if !self.rpId.isEmpty {
+            writer.writeTag(18)
+            writer.writeString(self.rpId)
+        }
+        if !self.rpName.isEmpty {
+            writer.writeTag(26)
+            writer.writeString(self.rpName)
+        }
+        if !self.userHandle.isEmpty {
+            writer.writeTag(34)
+            writer.writeBytes(self.userHandle)
+        }
+        if !self.userName.isEmpty {
+            writer.writeTag(42)
+            writer.writeString(self.userName)
+        }
+        if !self.algorithms.isEmpty {
+            writer.writeTag(50)
+            writer.writeRecordedLength()
+            for value in self.algorithms { writer.writeSInt32(value) }
+        }
+        self.excludeCredentialIds.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(58)
+                writer.writeBytes(values[index])
+            }
+        }
+        if !self.userVerification.isEmpty {
+            writer.writeTag(66)
+            writer.writeString(self.userVerification)
+        }
+        if self.timeoutMillis != 0 {
+            writer.writeTag(72)
+            writer.writeUInt32(self.timeoutMillis)
+        }
+        if self.expiresUnixSeconds != 0 {
+            writer.writeTag(80)
+            writer.writeInt64(self.expiresUnixSeconds)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.challenge = try reader.readBytes()
+            case 18:
+                self.rpId = try reader.readString()
+            case 26:
+                self.rpName = try reader.readString()
+            case 34:
+                self.userHandle = try reader.readBytes()
+            case 42:
+                self.userName = try reader.readString()
+            case 48:
+                ProtobufReader.append(try reader.readSInt32(), to: &self.algorithms)
+            case 50:
+                try reader.readPackedVarints(into: &self.algorithms) { ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }
+            case 58:
+                ProtobufReader.append(try reader.readBytes(), to: &self.excludeCredentialIds)
+            case 66:
+                self.userVerification = try reader.readString()
+            case 72:
+                self.timeoutMillis = try reader.readUInt32()
+            case 80:
+                self.expiresUnixSeconds = try reader.readInt64()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_FinishPasskeyRegistrationRequest {
+    public static let protobufMessageName = "bastion.auth.v1.FinishPasskeyRegistrationRequest"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.clientDataJson.isEmpty { size += 1 + ProtobufSize.bytes(self.clientDataJson) }
+        if !self.attestationObject.isEmpty { size += 1 + ProtobufSize.bytes(self.attestationObject) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.clientDataJson.isEmpty {
+            writer.writeTag(10)
+            writer.writeBytes(self.clientDataJson)
+        }
+        if !self.attestationObject.isEmpty {
+            writer.writeTag(18)
+            writer.writeBytes(self.attestationObject)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.clientDataJson = try reader.readBytes()
+            case 18:
+                self.attestationObject = try reader.readBytes()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_FinishPasskeyRegistrationResponse {
+    public static let protobufMessageName = "bastion.auth.v1.FinishPasskeyRegistrationResponse"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if let value = self.factor { size += 1 + sizes.message(value) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if let value = self.factor {
+            writer.writeTag(10)
+            writer.writeMessage(value)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                var value = self.factor ?? .init()
+                self.factor = nil
+                try reader.readMessage(into: &value)
+                self.factor = value
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_BeginPasskeyAssertionRequest {
+    public static let protobufMessageName = "bastion.auth.v1.BeginPasskeyAssertionRequest"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.challengeId.isEmpty { size += 1 + ProtobufSize.string(self.challengeId) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.challengeId.isEmpty {
+            writer.writeTag(10)
+            writer.writeString(self.challengeId)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.challengeId = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_BeginPasskeyAssertionResponse {
+    public static let protobufMessageName = "bastion.auth.v1.BeginPasskeyAssertionResponse"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.challenge.isEmpty { size += 1 + ProtobufSize.bytes(self.challenge) }
+        if !self.rpId.isEmpty { size += 1 + ProtobufSize.string(self.rpId) }
+        self.allowCredentialIds.withUnsafeBufferPointer { values in
+            for index in values.indices { size += 1 + ProtobufSize.bytes(values[index]) }
+        }
+        if !self.userVerification.isEmpty { size += 1 + ProtobufSize.string(self.userVerification) }
+        if self.timeoutMillis != 0 { size += 1 + ProtobufSize.varint(self.timeoutMillis) }
+        if self.expiresUnixSeconds != 0 { size += 1 + ProtobufSize.int64(self.expiresUnixSeconds) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.challenge.isEmpty {
+            writer.writeTag(10)
+            writer.writeBytes(self.challenge)
+        }
+        if !self.rpId.isEmpty {
+            writer.writeTag(18)
+            writer.writeString(self.rpId)
+        }
+        self.allowCredentialIds.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                writer.writeTag(26)
+                writer.writeBytes(values[index])
+            }
+        }
+        if !self.userVerification.isEmpty {
+            writer.writeTag(34)
+            writer.writeString(self.userVerification)
+        }
+        if self.timeoutMillis != 0 {
+            writer.writeTag(40)
+            writer.writeUInt32(self.timeoutMillis)
+        }
+        if self.expiresUnixSeconds != 0 {
+            writer.writeTag(48)
+            writer.writeInt64(self.expiresUnixSeconds)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.challenge = try reader.readBytes()
+            case 18:
+                self.rpId = try reader.readString()
+            case 26:
+                ProtobufReader.append(try reader.readBytes(), to: &self.allowCredentialIds)
+            case 34:
+                self.userVerification = try reader.readString()
+            case 40:
+                self.timeoutMillis = try reader.readUInt32()
+            case 48:
+                self.expiresUnixSeconds = try reader.readInt64()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_FinishPasskeyAssertionRequest {
+    public static let protobufMessageName = "bastion.auth.v1.FinishPasskeyAssertionRequest"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.challengeId.isEmpty { size += 1 + ProtobufSize.string(self.challengeId) }
+        if !self.credentialId.isEmpty { size += 1 + ProtobufSize.bytes(self.credentialId) }
+        if !self.clientDataJson.isEmpty { size += 1 + ProtobufSize.bytes(self.clientDataJson) }
+        if !self.authenticatorData.isEmpty { size += 1 + ProtobufSize.bytes(self.authenticatorData) }
+        if !self.signature.isEmpty { size += 1 + ProtobufSize.bytes(self.signature) }
+        if !self.userHandle.isEmpty { size += 1 + ProtobufSize.bytes(self.userHandle) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.challengeId.isEmpty {
+            writer.writeTag(10)
+            writer.writeString(self.challengeId)
+        }
+        if !self.credentialId.isEmpty {
+            writer.writeTag(18)
+            writer.writeBytes(self.credentialId)
+        }
+        if !self.clientDataJson.isEmpty {
+            writer.writeTag(26)
+            writer.writeBytes(self.clientDataJson)
+        }
+        if !self.authenticatorData.isEmpty {
+            writer.writeTag(34)
+            writer.writeBytes(self.authenticatorData)
+        }
+        if !self.signature.isEmpty {
+            writer.writeTag(42)
+            writer.writeBytes(self.signature)
+        }
+        if !self.userHandle.isEmpty {
+            writer.writeTag(50)
+            writer.writeBytes(self.userHandle)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.challengeId = try reader.readString()
+            case 18:
+                self.credentialId = try reader.readBytes()
+            case 26:
+                self.clientDataJson = try reader.readBytes()
+            case 34:
+                self.authenticatorData = try reader.readBytes()
+            case 42:
+                self.signature = try reader.readBytes()
+            case 50:
+                self.userHandle = try reader.readBytes()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
 public enum Bastion_Auth_V1_TwoFactor {
     public static let serviceName = "bastion.auth.v1.TwoFactor"
 
@@ -932,7 +1431,22 @@ public enum Bastion_Auth_V1_TwoFactor {
         /// Exchanges an access code for a token scoped to what the code was issued for; the code
         /// serves once.
         public static let redeemAccessCode = MethodDescriptor(service: serviceName, method: "RedeemAccessCode", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 99, 10, 38, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 111, 100, 101, 32, 105, 115, 32, 116, 104, 101, 32, 99, 114, 101, 100, 101, 110, 116, 105, 97, 108, 16, 1, 26, 55, 87, 104, 111, 101, 118, 101, 114, 32, 119, 97, 115, 32, 116, 111, 108, 100, 32, 116, 104, 101, 32, 99, 111, 100, 101, 32, 114, 101, 100, 101, 101, 109, 115, 32, 105, 116, 44, 32, 98, 101, 102, 111, 114, 101, 32, 105, 116, 32, 101, 120, 112, 105, 114, 101, 115, 18, 63, 10, 54, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 65, 32, 99, 111, 100, 101, 32, 105, 115, 32, 100, 105, 103, 105, 116, 115, 59, 32, 97, 110, 121, 116, 104, 105, 110, 103, 32, 101, 108, 115, 101, 32, 105, 115, 32, 114, 101, 102, 117, 115, 101, 100, 16, 1, 34, 3, 8, 128, 1, 26, 28, 10, 24, 82, 101, 100, 101, 109, 112, 116, 105, 111, 110, 115, 32, 97, 114, 101, 32, 114, 101, 99, 111, 114, 100, 101, 100, 32, 1, 34, 50, 10, 48, 84, 104, 101, 32, 116, 111, 107, 101, 110, 32, 105, 115, 32, 115, 104, 111, 119, 110, 32, 111, 110, 99, 101, 59, 32, 111, 110, 108, 121, 32, 105, 116, 115, 32, 104, 97, 115, 104, 32, 105, 115, 32, 115, 116, 111, 114, 101, 100, 42, 89, 10, 85, 84, 104, 101, 32, 112, 117, 98, 108, 105, 99, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 114, 101, 100, 101, 101, 109, 32, 99, 111, 100, 101, 115, 59, 32, 111, 112, 101, 114, 97, 116, 111, 114, 115, 32, 109, 97, 121, 32, 115, 119, 105, 116, 99, 104, 32, 105, 116, 32, 111, 102, 102, 32, 100, 117, 114, 105, 110, 103, 32, 97, 110, 32, 97, 116, 116, 97, 99, 107, 32, 1, 50, 54, 10, 50, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 116, 111, 107, 101, 110, 32, 97, 108, 108, 111, 119, 115, 32, 111, 110, 108, 121, 32, 116, 104, 101, 32, 99, 111, 100, 101, 39, 115, 32, 115, 99, 111, 112, 101, 16, 1, 58, 176, 1, 10, 48, 67, 111, 100, 101, 32, 103, 117, 101, 115, 115, 105, 110, 103, 32, 105, 115, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 97, 100, 100, 114, 101, 115, 115, 32, 97, 110, 100, 32, 111, 118, 101, 114, 97, 108, 108, 26, 116, 49, 48, 32, 112, 101, 114, 32, 97, 100, 100, 114, 101, 115, 115, 32, 97, 110, 100, 32, 109, 105, 110, 117, 116, 101, 59, 32, 49, 48, 48, 48, 32, 119, 114, 111, 110, 103, 32, 99, 111, 100, 101, 115, 32, 119, 105, 116, 104, 105, 110, 32, 49, 53, 32, 109, 105, 110, 117, 116, 101, 115, 32, 115, 116, 111, 112, 32, 97, 108, 108, 32, 114, 101, 100, 101, 109, 112, 116, 105, 111, 110, 115, 32, 117, 110, 116, 105, 108, 32, 116, 104, 101, 32, 119, 105, 110, 100, 111, 119, 32, 101, 110, 100, 115, 32, 40, 112, 101, 114, 115, 105, 115, 116, 101, 100, 41, 34, 6, 8, 1, 24, 10, 32, 60]))
-        public static let all: [MethodDescriptor] = [enrollTotp, confirmTotp, listFactors, removeFactor, generateRecoveryCodes, initiateTwoFactor, solveChallenge, enrollChannel, resendEnrollmentCode, confirmChannel, sendChallengeCode, addSecurityQuestion, issueAccessCode, redeemAccessCode]
+        /// Passkeys (WebAuthn, docs/IDENTITY.md "Passkeys"). Starts registering a passkey: a fresh
+        /// challenge (single use, 2 minutes, stored as its SHA-256) and the creation options an
+        /// authenticator needs. Like every enrollment, a user who has a factor already proves one.
+        public static let beginPasskeyRegistration = MethodDescriptor(service: serviceName, method: "BeginPasskeyRegistration", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 180, 1, 10, 103, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 44, 32, 102, 111, 114, 32, 116, 104, 101, 109, 115, 101, 108, 118, 101, 115, 59, 32, 111, 110, 99, 101, 32, 97, 32, 117, 115, 101, 114, 32, 104, 97, 115, 32, 97, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 44, 32, 97, 100, 100, 105, 110, 103, 32, 97, 110, 111, 116, 104, 101, 114, 32, 110, 101, 101, 100, 115, 32, 111, 110, 101, 32, 111, 102, 32, 116, 104, 101, 109, 26, 69, 85, 115, 101, 114, 115, 32, 119, 105, 116, 104, 111, 117, 116, 32, 97, 32, 102, 97, 99, 116, 111, 114, 32, 115, 101, 110, 100, 32, 116, 104, 101, 32, 116, 111, 107, 101, 110, 32, 34, 110, 111, 110, 101, 34, 32, 105, 110, 32, 98, 97, 115, 116, 105, 111, 110, 45, 115, 101, 99, 111, 110, 100, 45, 102, 97, 99, 116, 111, 114, 32, 4, 40, 1, 18, 84, 10, 75, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 105, 115, 32, 114, 97, 110, 100, 111, 109, 44, 32, 115, 105, 110, 103, 108, 101, 32, 117, 115, 101, 32, 97, 110, 100, 32, 101, 120, 112, 105, 114, 101, 115, 32, 97, 102, 116, 101, 114, 32, 50, 32, 109, 105, 110, 117, 116, 101, 115, 16, 1, 34, 3, 8, 128, 8, 26, 58, 10, 54, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 65, 110, 32, 117, 110, 102, 105, 110, 105, 115, 104, 101, 100, 32, 114, 101, 103, 105, 115, 116, 114, 97, 116, 105, 111, 110, 32, 99, 104, 97, 110, 103, 101, 115, 32, 110, 111, 116, 104, 105, 110, 103, 16, 1, 34, 102, 10, 38, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 97, 110, 115, 119, 101, 114, 32, 104, 111, 108, 100, 115, 32, 110, 111, 32, 115, 101, 99, 114, 101, 116, 16, 1, 26, 58, 84, 104, 101, 32, 117, 115, 101, 114, 32, 104, 97, 110, 100, 108, 101, 32, 105, 115, 32, 97, 110, 32, 72, 77, 65, 67, 32, 111, 102, 32, 116, 104, 101, 32, 117, 115, 101, 114, 32, 105, 100, 44, 32, 110, 111, 116, 32, 116, 104, 101, 32, 117, 115, 101, 114, 32, 105, 100, 42, 42, 10, 40, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 97, 100, 100, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 115, 50, 85, 10, 35, 85, 115, 101, 114, 115, 32, 109, 97, 110, 97, 103, 101, 32, 111, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 32, 102, 97, 99, 116, 111, 114, 115, 26, 46, 84, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 105, 115, 32, 107, 101, 112, 116, 32, 117, 110, 100, 101, 114, 32, 116, 104, 101, 32, 115, 101, 115, 115, 105, 111, 110, 39, 115, 32, 117, 115, 101, 114, 58, 41, 10, 30, 69, 110, 114, 111, 108, 108, 109, 101, 110, 116, 32, 105, 115, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 117, 115, 101, 114, 34, 7, 8, 2, 24, 10, 32, 144, 28]))
+        /// Finishes a passkey registration with the authenticator's attestation object and the client
+        /// data: origin, RP ID, challenge, user presence and the credential's public key are checked;
+        /// only the public key is stored. Attestation formats "none" and "packed" self-attestation.
+        public static let finishPasskeyRegistration = MethodDescriptor(service: serviceName, method: "FinishPasskeyRegistration", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 59, 10, 55, 79, 110, 108, 121, 32, 108, 111, 103, 103, 101, 100, 45, 105, 110, 32, 117, 115, 101, 114, 115, 44, 32, 102, 111, 114, 32, 116, 104, 101, 32, 114, 101, 103, 105, 115, 116, 114, 97, 116, 105, 111, 110, 32, 116, 104, 101, 121, 32, 115, 116, 97, 114, 116, 101, 100, 32, 4, 18, 193, 1, 10, 100, 84, 104, 101, 32, 99, 114, 101, 100, 101, 110, 116, 105, 97, 108, 32, 109, 117, 115, 116, 32, 98, 101, 32, 109, 97, 100, 101, 32, 102, 111, 114, 32, 116, 104, 105, 115, 32, 115, 101, 114, 118, 101, 114, 39, 115, 32, 82, 80, 32, 73, 68, 44, 32, 102, 111, 114, 32, 97, 110, 32, 97, 108, 108, 111, 119, 101, 100, 32, 111, 114, 105, 103, 105, 110, 44, 32, 102, 111, 114, 32, 116, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 105, 115, 115, 117, 101, 100, 26, 83, 69, 83, 50, 53, 54, 32, 111, 114, 32, 69, 100, 68, 83, 65, 59, 32, 117, 115, 101, 114, 32, 112, 114, 101, 115, 101, 110, 99, 101, 32, 114, 101, 113, 117, 105, 114, 101, 100, 59, 32, 99, 114, 101, 100, 101, 110, 116, 105, 97, 108, 32, 105, 100, 115, 32, 117, 110, 105, 113, 117, 101, 59, 32, 98, 111, 117, 110, 100, 101, 100, 32, 67, 66, 79, 82, 32, 112, 97, 114, 115, 105, 110, 103, 34, 4, 8, 128, 128, 1, 26, 31, 10, 27, 70, 97, 99, 116, 111, 114, 32, 99, 104, 97, 110, 103, 101, 115, 32, 97, 114, 101, 32, 114, 101, 99, 111, 114, 100, 101, 100, 32, 1, 34, 77, 10, 27, 79, 110, 108, 121, 32, 112, 117, 98, 108, 105, 99, 32, 107, 101, 121, 115, 32, 97, 114, 101, 32, 115, 116, 111, 114, 101, 100, 26, 46, 84, 104, 101, 32, 112, 114, 105, 118, 97, 116, 101, 32, 107, 101, 121, 32, 110, 101, 118, 101, 114, 32, 108, 101, 97, 118, 101, 115, 32, 116, 104, 101, 32, 97, 117, 116, 104, 101, 110, 116, 105, 99, 97, 116, 111, 114, 42, 42, 10, 40, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 97, 100, 100, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 115, 50, 84, 10, 35, 85, 115, 101, 114, 115, 32, 109, 97, 110, 97, 103, 101, 32, 111, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 111, 119, 110, 32, 102, 97, 99, 116, 111, 114, 115, 26, 45, 84, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 110, 97, 109, 101, 115, 32, 116, 104, 101, 32, 117, 115, 101, 114, 32, 105, 116, 32, 119, 97, 115, 32, 105, 115, 115, 117, 101, 100, 32, 116, 111, 58, 26, 10, 16, 76, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 117, 115, 101, 114, 34, 6, 8, 2, 24, 20, 32, 60]))
+        /// Starts proving a passkey for a challenge of InitiateTwoFactor: a WebAuthn challenge bound to
+        /// that challenge, to the calling client and to the user (single use, 2 minutes), and the user's
+        /// credential ids.
+        public static let beginPasskeyAssertion = MethodDescriptor(service: serviceName, method: "BeginPasskeyAssertion", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 54, 10, 50, 79, 110, 108, 121, 32, 116, 104, 101, 32, 108, 111, 99, 97, 108, 32, 99, 108, 105, 101, 110, 116, 32, 116, 104, 97, 116, 32, 105, 110, 105, 116, 105, 97, 116, 101, 100, 32, 116, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 2, 18, 84, 10, 75, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 105, 115, 32, 114, 97, 110, 100, 111, 109, 44, 32, 115, 105, 110, 103, 108, 101, 32, 117, 115, 101, 32, 97, 110, 100, 32, 101, 120, 112, 105, 114, 101, 115, 32, 97, 102, 116, 101, 114, 32, 50, 32, 109, 105, 110, 117, 116, 101, 115, 16, 1, 34, 3, 8, 128, 8, 26, 78, 10, 74, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 84, 104, 101, 32, 99, 108, 105, 101, 110, 116, 32, 110, 101, 101, 100, 115, 32, 116, 111, 32, 98, 101, 32, 97, 117, 116, 104, 101, 110, 116, 105, 99, 97, 116, 101, 100, 44, 32, 98, 117, 116, 32, 110, 111, 116, 32, 111, 116, 104, 101, 114, 119, 105, 115, 101, 32, 116, 114, 97, 99, 101, 100, 16, 1, 34, 44, 10, 40, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 67, 114, 101, 100, 101, 110, 116, 105, 97, 108, 32, 105, 100, 115, 32, 97, 114, 101, 32, 110, 111, 32, 115, 101, 99, 114, 101, 116, 16, 1, 42, 49, 10, 47, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 112, 114, 111, 118, 101, 32, 116, 104, 101, 105, 114, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 50, 103, 10, 40, 65, 32, 99, 108, 105, 101, 110, 116, 32, 97, 110, 115, 119, 101, 114, 115, 32, 111, 110, 108, 121, 32, 105, 116, 115, 32, 111, 119, 110, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 115, 26, 59, 84, 104, 101, 32, 116, 119, 111, 45, 102, 97, 99, 116, 111, 114, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 110, 97, 109, 101, 115, 32, 116, 104, 101, 32, 99, 108, 105, 101, 110, 116, 32, 116, 104, 97, 116, 32, 105, 110, 105, 116, 105, 97, 116, 101, 100, 32, 105, 116, 58, 28, 10, 18, 76, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 99, 108, 105, 101, 110, 116, 34, 6, 8, 2, 24, 60, 32, 60]))
+        /// Solves a challenge of InitiateTwoFactor with a passkey assertion; answers the same one-use
+        /// token as SolveChallenge. A refused assertion counts as a failed attempt.
+        public static let finishPasskeyAssertion = MethodDescriptor(service: serviceName, method: "FinishPasskeyAssertion", kind: .unary, policy: Bastion_Policy_V1_MethodPolicy(generated: [10, 54, 10, 50, 79, 110, 108, 121, 32, 116, 104, 101, 32, 108, 111, 99, 97, 108, 32, 99, 108, 105, 101, 110, 116, 32, 116, 104, 97, 116, 32, 105, 110, 105, 116, 105, 97, 116, 101, 100, 32, 116, 104, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 2, 18, 199, 1, 10, 105, 84, 104, 101, 32, 97, 115, 115, 101, 114, 116, 105, 111, 110, 32, 109, 117, 115, 116, 32, 98, 101, 32, 115, 105, 103, 110, 101, 100, 32, 98, 121, 32, 111, 110, 101, 32, 111, 102, 32, 116, 104, 101, 32, 117, 115, 101, 114, 39, 115, 32, 112, 97, 115, 115, 107, 101, 121, 115, 44, 32, 102, 111, 114, 32, 116, 104, 105, 115, 32, 115, 101, 114, 118, 101, 114, 39, 115, 32, 82, 80, 32, 73, 68, 32, 97, 110, 100, 32, 97, 110, 32, 97, 108, 108, 111, 119, 101, 100, 32, 111, 114, 105, 103, 105, 110, 26, 84, 83, 105, 110, 103, 108, 101, 45, 117, 115, 101, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 59, 32, 117, 115, 101, 114, 32, 112, 114, 101, 115, 101, 110, 99, 101, 32, 114, 101, 113, 117, 105, 114, 101, 100, 59, 32, 97, 32, 110, 111, 110, 45, 122, 101, 114, 111, 32, 115, 105, 103, 110, 97, 116, 117, 114, 101, 32, 99, 111, 117, 110, 116, 101, 114, 32, 109, 117, 115, 116, 32, 103, 114, 111, 119, 34, 4, 8, 128, 128, 1, 26, 55, 10, 51, 78, 111, 116, 32, 97, 32, 114, 105, 115, 107, 46, 32, 70, 97, 105, 108, 101, 100, 32, 97, 116, 116, 101, 109, 112, 116, 115, 32, 97, 114, 101, 32, 99, 111, 117, 110, 116, 101, 100, 44, 32, 110, 111, 116, 32, 116, 114, 97, 99, 101, 100, 16, 1, 34, 79, 10, 47, 67, 104, 97, 108, 108, 101, 110, 103, 101, 115, 32, 97, 110, 100, 32, 116, 111, 107, 101, 110, 115, 32, 97, 114, 101, 32, 110, 111, 116, 32, 107, 101, 112, 116, 32, 105, 110, 32, 116, 104, 101, 32, 99, 108, 101, 97, 114, 26, 28, 79, 110, 108, 121, 32, 116, 104, 101, 105, 114, 32, 83, 72, 65, 45, 50, 53, 54, 32, 105, 115, 32, 115, 116, 111, 114, 101, 100, 42, 49, 10, 47, 85, 115, 101, 114, 115, 32, 109, 117, 115, 116, 32, 98, 101, 32, 97, 98, 108, 101, 32, 116, 111, 32, 112, 114, 111, 118, 101, 32, 116, 104, 101, 105, 114, 32, 115, 101, 99, 111, 110, 100, 32, 102, 97, 99, 116, 111, 114, 50, 121, 10, 39, 65, 32, 99, 108, 105, 101, 110, 116, 32, 115, 111, 108, 118, 101, 115, 32, 111, 110, 108, 121, 32, 105, 116, 115, 32, 111, 119, 110, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 115, 26, 78, 84, 104, 101, 32, 87, 101, 98, 65, 117, 116, 104, 110, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 32, 110, 97, 109, 101, 115, 32, 116, 104, 101, 32, 99, 108, 105, 101, 110, 116, 44, 32, 116, 104, 101, 32, 117, 115, 101, 114, 32, 97, 110, 100, 32, 116, 104, 101, 32, 116, 119, 111, 45, 102, 97, 99, 116, 111, 114, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 58, 91, 10, 81, 65, 116, 116, 101, 109, 112, 116, 115, 32, 97, 114, 101, 32, 108, 105, 109, 105, 116, 101, 100, 32, 112, 101, 114, 32, 99, 104, 97, 108, 108, 101, 110, 103, 101, 44, 32, 112, 101, 114, 32, 102, 97, 99, 116, 111, 114, 32, 97, 110, 100, 32, 112, 101, 114, 32, 97, 99, 99, 111, 117, 110, 116, 44, 32, 97, 115, 32, 83, 111, 108, 118, 101, 67, 104, 97, 108, 108, 101, 110, 103, 101, 34, 6, 8, 2, 24, 60, 32, 60]))
+        public static let all: [MethodDescriptor] = [enrollTotp, confirmTotp, listFactors, removeFactor, generateRecoveryCodes, initiateTwoFactor, solveChallenge, enrollChannel, resendEnrollmentCode, confirmChannel, sendChallengeCode, addSecurityQuestion, issueAccessCode, redeemAccessCode, beginPasskeyRegistration, finishPasskeyRegistration, beginPasskeyAssertion, finishPasskeyAssertion]
     }
 }
 
@@ -980,6 +1494,21 @@ public protocol Bastion_Auth_V1_TwoFactorService: Sendable {
     /// Exchanges an access code for a token scoped to what the code was issued for; the code
     /// serves once.
     func redeemAccessCode(request: Bastion_Auth_V1_RedeemAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_RedeemAccessCodeResponse
+    /// Passkeys (WebAuthn, docs/IDENTITY.md "Passkeys"). Starts registering a passkey: a fresh
+    /// challenge (single use, 2 minutes, stored as its SHA-256) and the creation options an
+    /// authenticator needs. Like every enrollment, a user who has a factor already proves one.
+    func beginPasskeyRegistration(request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_BeginPasskeyRegistrationResponse
+    /// Finishes a passkey registration with the authenticator's attestation object and the client
+    /// data: origin, RP ID, challenge, user presence and the credential's public key are checked;
+    /// only the public key is stored. Attestation formats "none" and "packed" self-attestation.
+    func finishPasskeyRegistration(request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FinishPasskeyRegistrationResponse
+    /// Starts proving a passkey for a challenge of InitiateTwoFactor: a WebAuthn challenge bound to
+    /// that challenge, to the calling client and to the user (single use, 2 minutes), and the user's
+    /// credential ids.
+    func beginPasskeyAssertion(request: Bastion_Auth_V1_BeginPasskeyAssertionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_BeginPasskeyAssertionResponse
+    /// Solves a challenge of InitiateTwoFactor with a passkey assertion; answers the same one-use
+    /// token as SolveChallenge. A refused assertion counts as a failed attempt.
+    func finishPasskeyAssertion(request: Bastion_Auth_V1_FinishPasskeyAssertionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SolveChallengeResponse
 }
 
 extension Bastion_Auth_V1_TwoFactorService {
@@ -1026,6 +1555,18 @@ extension Bastion_Auth_V1_TwoFactorService {
         }
         router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.redeemAccessCode) { (request: Bastion_Auth_V1_RedeemAccessCodeRequest, context) in
             try await self.redeemAccessCode(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyRegistration) { (request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest, context) in
+            try await self.beginPasskeyRegistration(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyRegistration) { (request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest, context) in
+            try await self.finishPasskeyRegistration(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyAssertion) { (request: Bastion_Auth_V1_BeginPasskeyAssertionRequest, context) in
+            try await self.beginPasskeyAssertion(request: request, context: context)
+        }
+        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyAssertion) { (request: Bastion_Auth_V1_FinishPasskeyAssertionRequest, context) in
+            try await self.finishPasskeyAssertion(request: request, context: context)
         }
     }
 }
@@ -1174,5 +1715,48 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_RedeemAccessCodeResponse> {
         try await client.unary(Bastion_Auth_V1_TwoFactor.Method.redeemAccessCode, request: request, metadata: metadata, options: options)
+    }
+
+    /// Passkeys (WebAuthn, docs/IDENTITY.md "Passkeys"). Starts registering a passkey: a fresh
+    /// challenge (single use, 2 minutes, stored as its SHA-256) and the creation options an
+    /// authenticator needs. Like every enrollment, a user who has a factor already proves one.
+    public func beginPasskeyRegistration(
+        _ request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_BeginPasskeyRegistrationResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyRegistration, request: request, metadata: metadata, options: options)
+    }
+
+    /// Finishes a passkey registration with the authenticator's attestation object and the client
+    /// data: origin, RP ID, challenge, user presence and the credential's public key are checked;
+    /// only the public key is stored. Attestation formats "none" and "packed" self-attestation.
+    public func finishPasskeyRegistration(
+        _ request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_FinishPasskeyRegistrationResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyRegistration, request: request, metadata: metadata, options: options)
+    }
+
+    /// Starts proving a passkey for a challenge of InitiateTwoFactor: a WebAuthn challenge bound to
+    /// that challenge, to the calling client and to the user (single use, 2 minutes), and the user's
+    /// credential ids.
+    public func beginPasskeyAssertion(
+        _ request: Bastion_Auth_V1_BeginPasskeyAssertionRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_BeginPasskeyAssertionResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyAssertion, request: request, metadata: metadata, options: options)
+    }
+
+    /// Solves a challenge of InitiateTwoFactor with a passkey assertion; answers the same one-use
+    /// token as SolveChallenge. A refused assertion counts as a failed attempt.
+    public func finishPasskeyAssertion(
+        _ request: Bastion_Auth_V1_FinishPasskeyAssertionRequest,
+        metadata: Metadata = Metadata(),
+        options: CallOptions = CallOptions()
+    ) async throws(RPCError) -> RPCResponse<Bastion_Auth_V1_SolveChallengeResponse> {
+        try await client.unary(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyAssertion, request: request, metadata: metadata, options: options)
     }
 }

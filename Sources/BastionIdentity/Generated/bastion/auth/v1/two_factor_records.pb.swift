@@ -39,6 +39,18 @@ public struct Bastion_Auth_V1_FactorRecord: ProtobufMessage {
     public var answerHash: [UInt8] = []
     public var answerIterations: UInt32 = 0
     public var answerMemoryKib: UInt32 = 0
+    /// Passkeys: the credential id, its public key as the authenticator sent it (a COSE_Key; never
+    /// a private key), its COSE algorithm, the last signature counter, the authenticator's AAGUID,
+    /// whether the user was verified at registration, the backup flags, and whether a counter went
+    /// backwards (then the passkey solves nothing).
+    public var passkeyCredentialId: [UInt8] = []
+    public var passkeyPublicKey: [UInt8] = []
+    public var passkeyAlgorithm: Int32 = 0
+    public var passkeySignCount: UInt32 = 0
+    public var passkeyAaguid: [UInt8] = []
+    public var passkeyUserVerified: Bool = false
+    public var passkeyBackupEligible: Bool = false
+    public var passkeyCounterRegressed: Bool = false
     public var unknownFields = ProtobufUnknownFields()
 
     public init() {}
@@ -67,6 +79,32 @@ public struct Bastion_Auth_V1_SecondFactorTokenRecord: ProtobufMessage {
     public var method: String = ""
     public var requestSha256: [UInt8] = []
     /// Which factor solved it, for the logs.
+    public var factorId: String = ""
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+/// Expiring table identity.passkey_challenges, keyed by the SHA-256 (hex) of the WebAuthn
+/// challenge: single use (deleted when a Finish call names it), 2 minutes.
+public struct Bastion_Auth_V1_PasskeyChallengeRecord: ProtobufMessage {
+    public var userId: String = ""
+    /// True for a registration (BeginPasskeyRegistration), false for an assertion.
+    public var registration: Bool = false
+    /// Registration: the label for the new passkey.
+    public var label: String = ""
+    /// Assertion: the client that asked, and the InitiateTwoFactor challenge it answers.
+    public var clientFingerprint: String = ""
+    public var twoFactorChallengeId: String = ""
+    public var unknownFields = ProtobufUnknownFields()
+
+    public init() {}
+}
+
+/// Table identity.passkey_credentials, keyed by the SHA-256 (hex) of a credential id: which user's
+/// factor holds it, so that a credential id is registered once across all users.
+public struct Bastion_Auth_V1_PasskeyCredentialRecord: ProtobufMessage {
+    public var userId: String = ""
     public var factorId: String = ""
     public var unknownFields = ProtobufUnknownFields()
 
@@ -105,6 +143,14 @@ extension Bastion_Auth_V1_FactorRecord {
         if !self.answerHash.isEmpty { size += 2 + ProtobufSize.bytes(self.answerHash) }
         if self.answerIterations != 0 { size += 2 + ProtobufSize.varint(self.answerIterations) }
         if self.answerMemoryKib != 0 { size += 2 + ProtobufSize.varint(self.answerMemoryKib) }
+        if !self.passkeyCredentialId.isEmpty { size += 2 + ProtobufSize.bytes(self.passkeyCredentialId) }
+        if !self.passkeyPublicKey.isEmpty { size += 2 + ProtobufSize.bytes(self.passkeyPublicKey) }
+        if self.passkeyAlgorithm != 0 { size += 2 + ProtobufSize.sint32(self.passkeyAlgorithm) }
+        if self.passkeySignCount != 0 { size += 2 + ProtobufSize.varint(self.passkeySignCount) }
+        if !self.passkeyAaguid.isEmpty { size += 2 + ProtobufSize.bytes(self.passkeyAaguid) }
+        if self.passkeyUserVerified { size += 2 + 1 }
+        if self.passkeyBackupEligible { size += 2 + 1 }
+        if self.passkeyCounterRegressed { size += 2 + 1 }
         return size
     }
 
@@ -203,6 +249,38 @@ extension Bastion_Auth_V1_FactorRecord {
             writer.writeTag(352)
             writer.writeUInt32(self.answerMemoryKib)
         }
+        if !self.passkeyCredentialId.isEmpty {
+            writer.writeTag(402)
+            writer.writeBytes(self.passkeyCredentialId)
+        }
+        if !self.passkeyPublicKey.isEmpty {
+            writer.writeTag(410)
+            writer.writeBytes(self.passkeyPublicKey)
+        }
+        if self.passkeyAlgorithm != 0 {
+            writer.writeTag(416)
+            writer.writeSInt32(self.passkeyAlgorithm)
+        }
+        if self.passkeySignCount != 0 {
+            writer.writeTag(424)
+            writer.writeUInt32(self.passkeySignCount)
+        }
+        if !self.passkeyAaguid.isEmpty {
+            writer.writeTag(434)
+            writer.writeBytes(self.passkeyAaguid)
+        }
+        if self.passkeyUserVerified {
+            writer.writeTag(440)
+            writer.writeBool(self.passkeyUserVerified)
+        }
+        if self.passkeyBackupEligible {
+            writer.writeTag(448)
+            writer.writeBool(self.passkeyBackupEligible)
+        }
+        if self.passkeyCounterRegressed {
+            writer.writeTag(456)
+            writer.writeBool(self.passkeyCounterRegressed)
+        }
         writer.writeUnknownFields(self.unknownFields)
     }
 
@@ -258,6 +336,22 @@ extension Bastion_Auth_V1_FactorRecord {
                 self.answerIterations = try reader.readUInt32()
             case 352:
                 self.answerMemoryKib = try reader.readUInt32()
+            case 402:
+                self.passkeyCredentialId = try reader.readBytes()
+            case 410:
+                self.passkeyPublicKey = try reader.readBytes()
+            case 416:
+                self.passkeyAlgorithm = try reader.readSInt32()
+            case 424:
+                self.passkeySignCount = try reader.readUInt32()
+            case 434:
+                self.passkeyAaguid = try reader.readBytes()
+            case 440:
+                self.passkeyUserVerified = try reader.readBool()
+            case 448:
+                self.passkeyBackupEligible = try reader.readBool()
+            case 456:
+                self.passkeyCounterRegressed = try reader.readBool()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -388,6 +482,103 @@ extension Bastion_Auth_V1_SecondFactorTokenRecord {
             case 26:
                 self.requestSha256 = try reader.readBytes()
             case 34:
+                self.factorId = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_PasskeyChallengeRecord {
+    public static let protobufMessageName = "bastion.auth.v1.PasskeyChallengeRecord"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.userId.isEmpty { size += 1 + ProtobufSize.string(self.userId) }
+        if self.registration { size += 1 + 1 }
+        if !self.label.isEmpty { size += 1 + ProtobufSize.string(self.label) }
+        if !self.clientFingerprint.isEmpty { size += 1 + ProtobufSize.string(self.clientFingerprint) }
+        if !self.twoFactorChallengeId.isEmpty { size += 1 + ProtobufSize.string(self.twoFactorChallengeId) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.userId.isEmpty {
+            writer.writeTag(10)
+            writer.writeString(self.userId)
+        }
+        if self.registration {
+            writer.writeTag(16)
+            writer.writeBool(self.registration)
+        }
+        if !self.label.isEmpty {
+            writer.writeTag(26)
+            writer.writeString(self.label)
+        }
+        if !self.clientFingerprint.isEmpty {
+            writer.writeTag(34)
+            writer.writeString(self.clientFingerprint)
+        }
+        if !self.twoFactorChallengeId.isEmpty {
+            writer.writeTag(42)
+            writer.writeString(self.twoFactorChallengeId)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.userId = try reader.readString()
+            case 16:
+                self.registration = try reader.readBool()
+            case 26:
+                self.label = try reader.readString()
+            case 34:
+                self.clientFingerprint = try reader.readString()
+            case 42:
+                self.twoFactorChallengeId = try reader.readString()
+            default:
+                try reader.skipField(tag, into: &self.unknownFields)
+            }
+        }
+    }
+}
+
+extension Bastion_Auth_V1_PasskeyCredentialRecord {
+    public static let protobufMessageName = "bastion.auth.v1.PasskeyCredentialRecord"
+
+    public var protobufIsInitialized: Bool { true }
+
+    public func protobufSize(_ sizes: inout ProtobufSizeCache) -> Int {
+        var size = self.unknownFields.bytes.count
+        if !self.userId.isEmpty { size += 1 + ProtobufSize.string(self.userId) }
+        if !self.factorId.isEmpty { size += 1 + ProtobufSize.string(self.factorId) }
+        return size
+    }
+
+    public func protobufEncode(to writer: inout ProtobufWriter) {
+        if !self.userId.isEmpty {
+            writer.writeTag(10)
+            writer.writeString(self.userId)
+        }
+        if !self.factorId.isEmpty {
+            writer.writeTag(18)
+            writer.writeString(self.factorId)
+        }
+        writer.writeUnknownFields(self.unknownFields)
+    }
+
+    public mutating func protobufDecode(from reader: inout ProtobufReader) throws(ProtobufError) {
+        while let tag = try reader.nextTag() {
+            switch tag.rawValue {
+            case 10:
+                self.userId = try reader.readString()
+            case 18:
                 self.factorId = try reader.readString()
             default:
                 try reader.skipField(tag, into: &self.unknownFields)

@@ -8,6 +8,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 FACTOR_KIND_CODE_CHANNEL: FactorKind
+FACTOR_KIND_PASSKEY: FactorKind
 FACTOR_KIND_RECOVERY_CODES: FactorKind
 FACTOR_KIND_SECURITY_QUESTION: FactorKind
 FACTOR_KIND_TOTP: FactorKind
@@ -16,6 +17,58 @@ TOTP_ALGORITHM_SHA1: TotpAlgorithm
 TOTP_ALGORITHM_SHA256: TotpAlgorithm
 TOTP_ALGORITHM_SHA512: TotpAlgorithm
 TOTP_ALGORITHM_UNSPECIFIED: TotpAlgorithm
+
+class BeginPasskeyAssertionRequest(_message.Message):
+    __slots__ = ["challenge_id"]
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    challenge_id: str
+    def __init__(self, challenge_id: _Optional[str] = ...) -> None: ...
+
+class BeginPasskeyAssertionResponse(_message.Message):
+    __slots__ = ["allow_credential_ids", "challenge", "expires_unix_seconds", "rp_id", "timeout_millis", "user_verification"]
+    ALLOW_CREDENTIAL_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_UNIX_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RP_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    USER_VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    allow_credential_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    challenge: bytes
+    expires_unix_seconds: int
+    rp_id: str
+    timeout_millis: int
+    user_verification: str
+    def __init__(self, challenge: _Optional[bytes] = ..., rp_id: _Optional[str] = ..., allow_credential_ids: _Optional[_Iterable[bytes]] = ..., user_verification: _Optional[str] = ..., timeout_millis: _Optional[int] = ..., expires_unix_seconds: _Optional[int] = ...) -> None: ...
+
+class BeginPasskeyRegistrationRequest(_message.Message):
+    __slots__ = ["label"]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    def __init__(self, label: _Optional[str] = ...) -> None: ...
+
+class BeginPasskeyRegistrationResponse(_message.Message):
+    __slots__ = ["algorithms", "challenge", "exclude_credential_ids", "expires_unix_seconds", "rp_id", "rp_name", "timeout_millis", "user_handle", "user_name", "user_verification"]
+    ALGORITHMS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_CREDENTIAL_IDS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_UNIX_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RP_ID_FIELD_NUMBER: _ClassVar[int]
+    RP_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    USER_HANDLE_FIELD_NUMBER: _ClassVar[int]
+    USER_NAME_FIELD_NUMBER: _ClassVar[int]
+    USER_VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    algorithms: _containers.RepeatedScalarFieldContainer[int]
+    challenge: bytes
+    exclude_credential_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    expires_unix_seconds: int
+    rp_id: str
+    rp_name: str
+    timeout_millis: int
+    user_handle: bytes
+    user_name: str
+    user_verification: str
+    def __init__(self, challenge: _Optional[bytes] = ..., rp_id: _Optional[str] = ..., rp_name: _Optional[str] = ..., user_handle: _Optional[bytes] = ..., user_name: _Optional[str] = ..., algorithms: _Optional[_Iterable[int]] = ..., exclude_credential_ids: _Optional[_Iterable[bytes]] = ..., user_verification: _Optional[str] = ..., timeout_millis: _Optional[int] = ..., expires_unix_seconds: _Optional[int] = ...) -> None: ...
 
 class ConfirmTotpRequest(_message.Message):
     __slots__ = ["code", "factor_id"]
@@ -56,7 +109,7 @@ class EnrollTotpResponse(_message.Message):
     def __init__(self, factor_id: _Optional[str] = ..., secret: _Optional[bytes] = ..., secret_base32: _Optional[str] = ..., otpauth_uri: _Optional[str] = ..., confirm_before_unix_seconds: _Optional[int] = ...) -> None: ...
 
 class Factor(_message.Message):
-    __slots__ = ["address_hint", "algorithm", "channel", "created_unix_seconds", "digits", "factor_id", "kind", "label", "question", "recovery_code_last_used_unix_seconds", "recovery_codes_left"]
+    __slots__ = ["address_hint", "algorithm", "channel", "created_unix_seconds", "digits", "factor_id", "kind", "label", "passkey_algorithm", "passkey_counter_regressed", "passkey_credential_id", "passkey_sign_count", "question", "recovery_code_last_used_unix_seconds", "recovery_codes_left"]
     ADDRESS_HINT_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +118,10 @@ class Factor(_message.Message):
     FACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_COUNTER_REGRESSED_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_SIGN_COUNT_FIELD_NUMBER: _ClassVar[int]
     QUESTION_FIELD_NUMBER: _ClassVar[int]
     RECOVERY_CODES_LEFT_FIELD_NUMBER: _ClassVar[int]
     RECOVERY_CODE_LAST_USED_UNIX_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -76,12 +133,46 @@ class Factor(_message.Message):
     factor_id: str
     kind: FactorKind
     label: str
+    passkey_algorithm: int
+    passkey_counter_regressed: bool
+    passkey_credential_id: bytes
+    passkey_sign_count: int
     question: str
     recovery_code_last_used_unix_seconds: int
     recovery_codes_left: int
-    def __init__(self, factor_id: _Optional[str] = ..., kind: _Optional[_Union[FactorKind, str]] = ..., label: _Optional[str] = ..., created_unix_seconds: _Optional[int] = ..., algorithm: _Optional[_Union[TotpAlgorithm, str]] = ..., digits: _Optional[int] = ..., recovery_codes_left: _Optional[int] = ..., channel: _Optional[str] = ..., address_hint: _Optional[str] = ..., question: _Optional[str] = ..., recovery_code_last_used_unix_seconds: _Optional[int] = ...) -> None: ...
+    def __init__(self, factor_id: _Optional[str] = ..., kind: _Optional[_Union[FactorKind, str]] = ..., label: _Optional[str] = ..., created_unix_seconds: _Optional[int] = ..., algorithm: _Optional[_Union[TotpAlgorithm, str]] = ..., digits: _Optional[int] = ..., recovery_codes_left: _Optional[int] = ..., channel: _Optional[str] = ..., address_hint: _Optional[str] = ..., question: _Optional[str] = ..., recovery_code_last_used_unix_seconds: _Optional[int] = ..., passkey_credential_id: _Optional[bytes] = ..., passkey_algorithm: _Optional[int] = ..., passkey_sign_count: _Optional[int] = ..., passkey_counter_regressed: bool = ...) -> None: ...
 
 class FactorResponse(_message.Message):
+    __slots__ = ["factor"]
+    FACTOR_FIELD_NUMBER: _ClassVar[int]
+    factor: Factor
+    def __init__(self, factor: _Optional[_Union[Factor, _Mapping]] = ...) -> None: ...
+
+class FinishPasskeyAssertionRequest(_message.Message):
+    __slots__ = ["authenticator_data", "challenge_id", "client_data_json", "credential_id", "signature", "user_handle"]
+    AUTHENTICATOR_DATA_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    USER_HANDLE_FIELD_NUMBER: _ClassVar[int]
+    authenticator_data: bytes
+    challenge_id: str
+    client_data_json: bytes
+    credential_id: bytes
+    signature: bytes
+    user_handle: bytes
+    def __init__(self, challenge_id: _Optional[str] = ..., credential_id: _Optional[bytes] = ..., client_data_json: _Optional[bytes] = ..., authenticator_data: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., user_handle: _Optional[bytes] = ...) -> None: ...
+
+class FinishPasskeyRegistrationRequest(_message.Message):
+    __slots__ = ["attestation_object", "client_data_json"]
+    ATTESTATION_OBJECT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    attestation_object: bytes
+    client_data_json: bytes
+    def __init__(self, client_data_json: _Optional[bytes] = ..., attestation_object: _Optional[bytes] = ...) -> None: ...
+
+class FinishPasskeyRegistrationResponse(_message.Message):
     __slots__ = ["factor"]
     FACTOR_FIELD_NUMBER: _ClassVar[int]
     factor: Factor
