@@ -72,5 +72,12 @@ let package = Package(
         .executableTarget(name: "FuzzSessionTokens", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
         .executableTarget(name: "FuzzSigningRequests", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
         .executableTarget(name: "FuzzPolicyInputs", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(
+            name: "FuzzWebAuthn",
+            dependencies: [
+                .product(name: "BastionIdentity", package: "Bastion")
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
     ]
 )
