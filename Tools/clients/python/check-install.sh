@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks what a new user of the Python client does: `pip install ./Tools/clients/python[auth]` into
+# Checks what a new user of the Python client does: `pip install ./Tools/clients/python[auth,passkeys]` into
 # a fresh virtual environment, then every ```python block of Tools/clients/python/README.md, as
 # written, against a real `bastiond --dev` (Tools/conformance/with-bastiond.sh). The blocks are
 # also type-checked with `mypy --strict` against the installed package (which must ship py.typed),
@@ -20,9 +20,9 @@ if [ "${1:-}" = "--bastiond" ]; then launcher=(--bastiond "$2"); shift 2; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/bastion-pip-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-echo "==> pip install ./Tools/clients/python[auth] into a fresh virtual environment"
+echo "==> pip install ./Tools/clients/python[auth,passkeys] into a fresh virtual environment"
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check "$here[auth]"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check "$here[auth,passkeys]"
 
 # Each ```python block of the README becomes one script, numbered in order.
 mkdir -p "$work/blocks"

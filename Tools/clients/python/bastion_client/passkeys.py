@@ -147,8 +147,9 @@ class SoftwareAuthenticator:
         """authenticatorMakeCredential: ``(credential id, attestation object)``."""
         if any(credential_id in self.credentials for credential_id in exclude):
             raise ValueError("this authenticator holds an excluded credential already")
-        cose_type = {"ES256": ES256, "EdDSA": EdDSA}[self.algorithm]
-        if cose_type.ALGORITHM not in algorithms:
+        cose_type: type[CoseKey] = ES256 if self.algorithm == "ES256" else EdDSA
+        algorithm = -7 if self.algorithm == "ES256" else -8
+        if algorithm not in algorithms:
             raise ValueError(f"the relying party does not offer {self.algorithm}")
         if self.next_private_key is not None:
             private_key, self.next_private_key = self.next_private_key, None
@@ -168,7 +169,7 @@ class SoftwareAuthenticator:
         )
         if self.attestation == "packed":
             signature = self._sign(private_key, bytes(auth_data) + client_data_hash)
-            statement: dict = {"alg": cose_type.ALGORITHM, "sig": signature}
+            statement: dict[str, object] = {"alg": algorithm, "sig": signature}
         else:
             statement = {}
         return credential_id, bytes(AttestationObject.create(self.attestation, auth_data, statement))
@@ -238,10 +239,12 @@ class SecondFactorChallenge:
         for part in text.split()[1:]:
             key, _, value = part.partition("=")
             fields[key] = value
-        factors = tuple(
-            tuple(entry.rsplit(":", 1)) for entry in fields.get("factors", "").split(",") if entry  # type: ignore[misc]
-        )
-        return cls(fields.get("method", ""), bytes.fromhex(fields.get("request-sha256", "")), factors)  # type: ignore[arg-type]
+        factors: list[tuple[str, str]] = []
+        for entry in fields.get("factors", "").split(","):
+            factor_id, _, kind = entry.rpartition(":")
+            if entry:
+                factors.append((factor_id, kind))
+        return cls(fields.get("method", ""), bytes.fromhex(fields.get("request-sha256", "")), tuple(factors))
 
 
 #: Given the server's challenge, returns a token for it (e.g. :func:`prover`).
