@@ -76,6 +76,10 @@ struct SecondFactorOptions: ParsableArguments {
                     )
                 )
                 return (factor.id, Self.ask("Code: "))
+            case "passkey":
+                throw CleanFailure(
+                    "\(factor.id) is a passkey, which needs an authenticator: use a browser or the Python client (bastion_client.passkeys), or choose another factor with --second-factor"
+                )
             case "question":
                 if let given, !given.isEmpty { return (factor.id, given) }
                 return (factor.id, Self.ask("\(details?.question ?? "Security question"): ", hidden: false))
@@ -121,6 +125,10 @@ extension Bastion_Auth_V1_Factor {
             return text
         case .codeChannel: return "\(factorId)  \(channel.padding(toLength: 8, withPad: " ", startingAt: 0))  \(label)  \(addressHint)"
         case .securityQuestion: return "\(factorId)  question  \(label)  \"\(question)\""
+        case .passkey:
+            let algorithm = passkeyAlgorithm == -8 ? "EdDSA" : "ES256"
+            let warning = passkeyCounterRegressed ? "; its counter went backwards (cloned?): remove it" : ""
+            return "\(factorId)  passkey   \(label)  (\(algorithm), counter \(passkeySignCount)\(warning)), since \(created)"
         default: return "\(factorId)  \(kind)"
         }
     }

@@ -12,14 +12,24 @@ hardware. A hardware key or a platform authenticator answers the same options th
 
 Example (``own`` is a channel with the user's client certificate, :meth:`auth.Registration.channel`)::
 
-    from bastion_client import auth, passkeys
+    from bastion_client import auth, passkeys, two_factor
+    from bastion_client.protos import two_factor_pb2
 
     session = auth.login(own, "alice", password)
     authenticator = passkeys.SoftwareAuthenticator()
     factor = passkeys.register(own, session, authenticator, origin="https://localhost", label="laptop")
-    # Later, a method that needs a second factor, answered with the passkey:
+
+    # Later, a call that needs a second factor, answered with the passkey: with_token repeats
+    # the call with the token of InitiateTwoFactor + BeginPasskeyAssertion + FinishPasskeyAssertion.
     prove = passkeys.prover(own, authenticator, origin="https://localhost")
-    passkeys.remove_factor(own, session, "totp-…", prove=prove)
+    request = two_factor_pb2.RemoveFactorRequest(factor_id="recovery-codes")
+    passkeys.with_token(
+        lambda metadata: two_factor.TwoFactorClient(own).call(
+            "RemoveFactor", request, two_factor_pb2.RemoveFactorResponse, metadata=metadata
+        ),
+        prove,
+        session.metadata(),
+    )
 
 ``origin`` is what a browser would put in the client data: one of the origins the server's
 operator allows (``bastiond --webauthn-origin``; ``https://localhost`` with ``--dev``).
@@ -41,57 +51,28 @@ from fido2.webauthn import (
     AuthenticatorData,
     CollectedClientData,
 )
-from google.protobuf.message import Message
-
 from ._proto.bastion.auth.v1 import two_factor_pb2
 from .auth import SECOND_FACTOR_METADATA_KEY, Session
-from .calls import UnaryCall
 from .channel import Channel
 from .metadata import Metadata, MetadataLike
 from .status import FailedPrecondition
+from .two_factor import NO_FACTOR_TOKEN, Challenge, TwoFactorClient, initiate, parse_challenge
 
 __all__ = [
-    "SERVICE",
     "Assertion",
-    "SecondFactorChallenge",
     "SoftwareAuthenticator",
-    "TwoFactorClient",
+    "TokenProver",
     "assert_passkey",
-    "call_with_second_factor",
-    "list_factors",
+    "client_data",
     "prover",
     "register",
-    "remove_factor",
+    "with_token",
 ]
 
-SERVICE = "bastion.auth.v1.TwoFactor"
 #: The timeout of each call these functions make, in seconds.
 DEFAULT_TIMEOUT = 30.0
 
-ResponseT = TypeVar("ResponseT", bound=Message)
 T = TypeVar("T")
-
-
-class TwoFactorClient:
-    """``bastion.auth.v1.TwoFactor``: one method per RPC this module needs."""
-
-    def __init__(self, channel: Channel) -> None:
-        self.channel = channel
-
-    @staticmethod
-    def path(method: str) -> str:
-        return f"/{SERVICE}/{method}"
-
-    def call(
-        self,
-        method: str,
-        request: Message,
-        response_type: type[ResponseT],
-        *,
-        metadata: Optional[MetadataLike] = None,
-        timeout: Optional[float] = DEFAULT_TIMEOUT,
-    ) -> UnaryCall[ResponseT]:
-        return self.channel.unary(self.path(method), request, response_type, metadata=metadata, timeout=timeout)
 
 
 # MARK: The authenticator
@@ -222,54 +203,26 @@ def client_data(type: str, challenge: bytes, origin: str, cross_origin: bool = F
 # MARK: Second factors on the client
 
 
-@dataclass(frozen=True)
-class SecondFactorChallenge:
-    """The server's ``ErrorDetails.second_factor_challenge``: the operation a token must be bound
-    to, and the user's factors as ``(id, kind)`` pairs."""
-
-    method: str
-    request_sha256: bytes
-    factors: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def parse(cls, text: str) -> "SecondFactorChallenge":
-        if not text.startswith("v1 "):
-            raise ValueError(f"not a second-factor challenge: {text[:80]!r}")
-        fields: dict[str, str] = {}
-        for part in text.split()[1:]:
-            key, _, value = part.partition("=")
-            fields[key] = value
-        factors: list[tuple[str, str]] = []
-        for entry in fields.get("factors", "").split(","):
-            factor_id, _, kind = entry.rpartition(":")
-            if entry:
-                factors.append((factor_id, kind))
-        return cls(fields.get("method", ""), bytes.fromhex(fields.get("request-sha256", "")), tuple(factors))
+#: Given the server's challenge, returns a token for it (e.g. :func:`prover`). A passkey answers
+#: with a token of its own, where :data:`two_factor.Prover` answers with a code for SolveChallenge.
+TokenProver = Callable[[Challenge], str]
 
 
-#: Given the server's challenge, returns a token for it (e.g. :func:`prover`).
-Prover = Callable[[SecondFactorChallenge], str]
-
-
-def call_with_second_factor(
-    call: Callable[[Metadata], T], metadata: Optional[MetadataLike], prove: Optional[Prover]
+def with_token(
+    call: Callable[[Metadata], T], prove: Optional[TokenProver], metadata: Optional[MetadataLike] = None
 ) -> T:
-    """Calls ``call(metadata)``; when the server asks for a second factor, calls it again with the
-    token ``none`` (the user has none) or with ``prove``'s token. ``call`` must send the same
+    """Runs ``call(metadata)``; when the server asks for a second factor, runs it again with the
+    token ``none`` (the user has no factor) or ``prove``'s token. ``call`` must send the same
     request bytes both times: the token is bound to them."""
     base = Metadata.of(metadata)
     try:
         return call(base)
     except FailedPrecondition as error:
-        detail = error.details.second_factor_challenge if error.details else ""
-        if not detail:
+        challenge = parse_challenge(error.details.second_factor_challenge)
+        if challenge is None or (challenge.factors and prove is None):
             raise
-        challenge = SecondFactorChallenge.parse(detail)
-        if challenge.factors and prove is None:
-            raise
-        token = prove(challenge) if challenge.factors and prove else "none"
-        answer = Metadata(*base, (SECOND_FACTOR_METADATA_KEY, token), allow_reserved=True)
-        return call(answer)
+    token = prove(challenge) if challenge.factors and prove is not None else NO_FACTOR_TOKEN
+    return call(base + Metadata((SECOND_FACTOR_METADATA_KEY, token), allow_reserved=True))
 
 
 def assert_passkey(
@@ -311,20 +264,17 @@ def assert_passkey(
 
 def prover(
     channel: Channel, authenticator: SoftwareAuthenticator, origin: str, *, timeout: Optional[float] = DEFAULT_TIMEOUT
-) -> Prover:
-    """A :data:`Prover` that answers with a passkey: InitiateTwoFactor for the challenge's
+) -> TokenProver:
+    """A :data:`TokenProver` that answers with a passkey: InitiateTwoFactor for the challenge's
     operation (over ``channel``, which carries the user's client certificate), then
     :func:`assert_passkey`."""
 
-    def prove(challenge: SecondFactorChallenge) -> str:
-        if not any(kind == "passkey" for _, kind in challenge.factors):
+    def prove(challenge: Challenge) -> str:
+        if not any(factor.kind == "passkey" for factor in challenge.factors):
             raise LookupError("the user has no passkey among the factors the server names")
-        started = TwoFactorClient(channel).call(
-            "InitiateTwoFactor",
-            two_factor_pb2.InitiateTwoFactorRequest(method=challenge.method, request_sha256=challenge.request_sha256),
-            two_factor_pb2.InitiateTwoFactorResponse,
-            timeout=timeout,
-        ).response
+        started = initiate(channel, challenge.method, challenge.request_sha256, timeout=timeout)
+        challenge.challenge_id = started.challenge_id
+        challenge.details = list(started.factors)
         return assert_passkey(channel, started.challenge_id, authenticator, origin, timeout=timeout)
 
     return prove
@@ -337,7 +287,7 @@ def register(
     origin: str,
     *,
     label: str = "",
-    prove: Optional[Prover] = None,
+    prove: Optional[TokenProver] = None,
     timeout: Optional[float] = DEFAULT_TIMEOUT,
 ) -> two_factor_pb2.Factor:
     """Registers a passkey of ``authenticator`` for the session's user: BeginPasskeyRegistration
@@ -345,7 +295,7 @@ def register(
     new credential, FinishPasskeyRegistration. Returns the new factor."""
     stub = TwoFactorClient(channel)
     request = two_factor_pb2.BeginPasskeyRegistrationRequest(label=label)
-    options = call_with_second_factor(
+    options = with_token(
         lambda metadata: stub.call(
             "BeginPasskeyRegistration",
             request,
@@ -353,8 +303,8 @@ def register(
             metadata=metadata,
             timeout=timeout,
         ).response,
-        session.metadata(),
         prove,
+        session.metadata(),
     )
     data = client_data("webauthn.create", options.challenge, origin)
     _, attestation_object = authenticator.make_credential(
@@ -372,38 +322,3 @@ def register(
         timeout=timeout,
     ).response.factor
 
-
-def list_factors(
-    channel: Channel, session: Session, *, timeout: Optional[float] = DEFAULT_TIMEOUT
-) -> list[two_factor_pb2.Factor]:
-    return list(
-        TwoFactorClient(channel)
-        .call(
-            "ListFactors",
-            two_factor_pb2.ListFactorsRequest(),
-            two_factor_pb2.ListFactorsResponse,
-            metadata=session.metadata(),
-            timeout=timeout,
-        )
-        .response.factors
-    )
-
-
-def remove_factor(
-    channel: Channel,
-    session: Session,
-    factor_id: str,
-    *,
-    prove: Optional[Prover] = None,
-    timeout: Optional[float] = DEFAULT_TIMEOUT,
-) -> None:
-    """Removes a factor; the server wants a second factor for it (``prove``)."""
-    stub = TwoFactorClient(channel)
-    request = two_factor_pb2.RemoveFactorRequest(factor_id=factor_id)
-    call_with_second_factor(
-        lambda metadata: stub.call(
-            "RemoveFactor", request, two_factor_pb2.RemoveFactorResponse, metadata=metadata, timeout=timeout
-        ),
-        session.metadata(),
-        prove,
-    )

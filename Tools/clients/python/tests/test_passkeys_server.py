@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 if SERVER and CA_FILE:
-    from bastion_client import auth, passkeys
+    from bastion_client import auth, passkeys, two_factor
     from bastion_client.protos import two_factor_pb2
 
 PASSWORD = "correct horse battery staple"
@@ -65,7 +65,7 @@ class User:
         self.session = auth.login(self.channel, self.user_id, PASSWORD)
         self.authenticator = passkeys.SoftwareAuthenticator(**authenticator)  # type: ignore[arg-type]
         self.factor = passkeys.register(self.channel, self.session, self.authenticator, ORIGIN, label="laptop")
-        self.stub = passkeys.TwoFactorClient(self.channel)
+        self.stub = two_factor.TwoFactorClient(self.channel)
 
     @property
     def credential_id(self) -> bytes:
@@ -165,7 +165,7 @@ def test_registered_passkey_is_listed_with_its_public_facts(alice: User) -> None
     assert alice.factor.factor_id.startswith("passkey-")
     assert alice.factor.passkey_algorithm == -7
     assert alice.factor.passkey_sign_count == 1
-    listed = passkeys.list_factors(alice.channel, alice.session)
+    listed = two_factor.list_factors(alice.channel, alice.session)
     assert [factor.factor_id for factor in listed] == [alice.factor.factor_id]
     assert listed[0].passkey_credential_id == alice.credential_id
 
@@ -184,15 +184,15 @@ def test_a_second_enrollment_needs_a_second_factor(alice: User) -> None:
 
 
 def begin_registration(user: User) -> "two_factor_pb2.BeginPasskeyRegistrationResponse":
-    return passkeys.call_with_second_factor(
+    return passkeys.with_token(
         lambda metadata: user.stub.call(
             "BeginPasskeyRegistration",
             two_factor_pb2.BeginPasskeyRegistrationRequest(label="other"),
             two_factor_pb2.BeginPasskeyRegistrationResponse,
             metadata=metadata,
         ).response,
-        user.session.metadata(),
         passkeys.prover(user.channel, user.authenticator, ORIGIN),
+        user.session.metadata(),
     )
 
 
@@ -260,21 +260,26 @@ def test_registration_challenges_serve_once_and_credentials_are_unique(erin: Use
 def test_passkey_proves_a_second_factor_for_a_protected_call(alice: User) -> None:
     prove = passkeys.prover(alice.channel, alice.authenticator, ORIGIN)
     # GenerateRecoveryCodes and RemoveFactor both ask for a second factor; the passkey answers.
-    codes = passkeys.call_with_second_factor(
-        lambda metadata: passkeys.TwoFactorClient(alice.channel)
-        .call(
+    codes = passkeys.with_token(
+        lambda metadata: alice.stub.call(
             "GenerateRecoveryCodes",
             two_factor_pb2.GenerateRecoveryCodesRequest(),
             two_factor_pb2.GenerateRecoveryCodesResponse,
             metadata=metadata,
-        )
-        .response.codes,
-        alice.session.metadata(),
+        ).response.codes,
         prove,
+        alice.session.metadata(),
     )
     assert len(codes) == 10
-    passkeys.remove_factor(alice.channel, alice.session, "recovery-codes", prove=prove)
-    listed = passkeys.list_factors(alice.channel, alice.session)
+    request = two_factor_pb2.RemoveFactorRequest(factor_id="recovery-codes")
+    passkeys.with_token(
+        lambda metadata: alice.stub.call(
+            "RemoveFactor", request, two_factor_pb2.RemoveFactorResponse, metadata=metadata
+        ),
+        prove,
+        alice.session.metadata(),
+    )
+    listed = two_factor.list_factors(alice.channel, alice.session)
     assert [factor.factor_id for factor in listed] == [alice.factor.factor_id]
     assert listed[0].passkey_sign_count == alice.authenticator.credentials[alice.credential_id].counter
 
@@ -342,7 +347,7 @@ def test_a_lowered_counter_is_refused_and_disables_the_passkey(bob: User) -> Non
     challenge_id = bob.initiate()
     with pytest.raises(PermissionDenied, match=f"went from {high} to {high - 1}"):
         bob.finish(challenge_id, bob.begin(challenge_id).challenge, counter=high - 1)
-    listed = {factor.factor_id: factor for factor in passkeys.list_factors(bob.channel, bob.session)}
+    listed = {factor.factor_id: factor for factor in two_factor.list_factors(bob.channel, bob.session)}
     assert listed[bob.factor.factor_id].passkey_counter_regressed
     # From now on the passkey solves nothing, even with a good counter.
     with pytest.raises(PermissionDenied, match="went backwards"):
