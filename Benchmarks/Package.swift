@@ -13,6 +13,7 @@ let package = Package(
         .package(name: "Bastion", path: ".."),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // The RPC benchmark's peer (rpc-bench.sh): grpc-swift-2 over HTTP/2 with TLS.
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
@@ -77,6 +78,20 @@ let package = Package(
                 .product(name: "BastionTLS", package: "Bastion"),
                 .product(name: "BastionTransport", package: "Bastion"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // A fixed number of calls in one process, for instructions per call (rpc-instructions.sh).
+        .executableTarget(
+            name: "RPCProfile",
+            dependencies: [
+                .product(name: "BastionBuiltinServices", package: "Bastion"),
+                .product(name: "BastionRPC", package: "Bastion"),
+                .product(name: "BastionTLS", package: "Bastion"),
+                .product(name: "BastionTransport", package: "Bastion"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
