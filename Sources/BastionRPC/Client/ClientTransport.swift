@@ -6,6 +6,65 @@ public protocol ClientTransport: Sendable {
         metadata: Metadata,
         timeout: Duration?
     ) async throws(RPCError) -> any ClientCallTransport
+
+    /// A whole unary call: sends the header and the one request, half-closes, and returns the
+    /// one response with the metadata around it once the call has ended OK; a non-OK end throws
+    /// its ``RPCError``, as does a server that ends OK with no response or sends more than one.
+    ///
+    /// The default opens a call and drives it step by step; a transport that can do it in one
+    /// step (one suspension instead of five) implements it.
+    func unary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        request: [UInt8]
+    ) async throws(RPCError) -> ClientUnaryResponse
+}
+
+/// A unary call's encoded response and the metadata around it.
+public struct ClientUnaryResponse: Sendable {
+    public var metadata: Metadata
+    public var message: [UInt8]
+    public var trailerMetadata: Metadata
+
+    public init(metadata: Metadata, message: [UInt8], trailerMetadata: Metadata) {
+        self.metadata = metadata
+        self.message = message
+        self.trailerMetadata = trailerMetadata
+    }
+}
+
+extension ClientTransport {
+    public func unary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        request: [UInt8]
+    ) async throws(RPCError) -> ClientUnaryResponse {
+        let call = try await openCall(method: method, metadata: metadata, timeout: timeout)
+        try await call.send(message: request, endStream: true)
+        let responseMetadata = try await call.responseMetadata()
+        guard let message = try await call.nextResponse() else {
+            throw RPCError.noUnaryResponse
+        }
+        guard try await call.nextResponse() == nil else {
+            call.cancel()
+            throw RPCError.secondUnaryResponse
+        }
+        return ClientUnaryResponse(metadata: responseMetadata, message: message, trailerMetadata: await call.trailerMetadata())
+    }
+}
+
+extension RPCError {
+    /// A unary or client-streaming call that the server ended OK without a response.
+    package static var noUnaryResponse: RPCError {
+        RPCError(code: .internal, message: "the server ended the call OK without a response message")
+    }
+
+    /// A unary or client-streaming call to which the server sent a second response.
+    package static var secondUnaryResponse: RPCError {
+        RPCError(code: .internal, message: "the server sent more than one response message")
+    }
 }
 
 /// One open call, in encoded messages.

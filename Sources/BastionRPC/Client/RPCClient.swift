@@ -57,9 +57,17 @@ public struct RPCClient: Sendable {
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> RPCResponse<Response> {
-        let call = try await transport.openCall(method: method, metadata: metadata, timeout: options.timeout)
-        try await call.send(message: request.serializedBytes(), endStream: true)
-        return try await Self.singleResponse(call)
+        let response = try await transport.unary(
+            method: method,
+            metadata: metadata,
+            timeout: options.timeout,
+            request: request.serializedBytes()
+        )
+        return RPCResponse(
+            message: try decodeResponse(response.message),
+            metadata: response.metadata,
+            trailerMetadata: response.trailerMetadata
+        )
     }
 
     public func clientStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
@@ -128,12 +136,12 @@ public struct RPCClient: Sendable {
     static func singleResponse<Response: ProtobufMessage>(_ call: any ClientCallTransport) async throws(RPCError) -> RPCResponse<Response> {
         let metadata = try await call.responseMetadata()
         guard let bytes = try await call.nextResponse() else {
-            throw RPCError(code: .internal, message: "the server ended the call OK without a response message")
+            throw RPCError.noUnaryResponse
         }
         let response: Response = try decodeResponse(bytes)
         guard try await call.nextResponse() == nil else {
             call.cancel()
-            throw RPCError(code: .internal, message: "the server sent more than one response message")
+            throw RPCError.secondUnaryResponse
         }
         return RPCResponse(message: response, metadata: metadata, trailerMetadata: await call.trailerMetadata())
     }

@@ -11,9 +11,12 @@ public struct RPCRouter: Sendable {
     /// A handler as the router keeps it: it also gets the interceptors' request phase.
     typealias RoutedHandler = @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
 
-    struct Route: Sendable {
-        var method: MethodDescriptor
-        var handler: RoutedHandler
+    /// A registered method as a call's path resolves to it: the transport looks it up once when
+    /// the call arrives (for the method's deadline cap and the handler's context) and hands it
+    /// back to ``handle(route:path:transport:context:onUnexpectedError:)``.
+    public struct Route: Sendable {
+        public let method: MethodDescriptor
+        let handler: RoutedHandler
     }
 
     private var routes: [String: Route] = [:]
@@ -46,6 +49,9 @@ public struct RPCRouter: Sendable {
     /// The method a path names, if one is registered.
     public func method(forPath path: String) -> MethodDescriptor? { routes[path]?.method }
 
+    /// The route a path names, if a method is registered there.
+    public func route(forPath path: String) -> Route? { routes[path] }
+
     /// Runs the call to completion: the interceptors, the handler, and the trailer. Never throws:
     /// every outcome becomes a trailer (handler errors that are not ``RPCError`` become
     /// `UNKNOWN` without their text, which may hold internals; `onUnexpectedError` sees them).
@@ -55,7 +61,20 @@ public struct RPCRouter: Sendable {
         context: ServerContext,
         onUnexpectedError: @Sendable (any Error) -> Void = { _ in }
     ) async {
-        guard let route = routes[path] else {
+        await handle(route: routes[path], path: path, transport: transport, context: context, onUnexpectedError: onUnexpectedError)
+    }
+
+    /// Runs a call whose path was already resolved with ``route(forPath:)`` (nil: no such
+    /// method, answered `UNIMPLEMENTED`), as ``handle(path:transport:context:onUnexpectedError:)``
+    /// does, without looking the path up again.
+    public func handle(
+        route: Route?,
+        path: String,
+        transport: any ServerCallTransport,
+        context: ServerContext,
+        onUnexpectedError: @Sendable (any Error) -> Void = { _ in }
+    ) async {
+        guard let route else {
             await finish(transport, RPCError(code: .unimplemented, message: "method \(path) is not implemented by this server"))
             return
         }
