@@ -108,6 +108,37 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         }
     }
 
+    /// A whole unary call with one suspension: the header, the request and the half-close go out
+    /// together, and the caller wakes once, at the trailer.
+    public func unary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        request: [UInt8]
+    ) async throws(RPCError) -> ClientUnaryResponse {
+        let handler = self.handler
+        let path = method.path
+        do {
+            if channel.eventLoop.inEventLoop {
+                let stream = try handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request).get()
+                return try await withCheckedThrowingContinuation { continuation in
+                    handler.value.awaitUnary(stream, continuation)
+                }
+            }
+            let eventLoop = channel.eventLoop
+            return try await withCheckedThrowingContinuation { continuation in
+                eventLoop.execute {
+                    switch handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request) {
+                    case .success(let stream): handler.value.awaitUnary(stream, continuation)
+                    case .failure(let error): continuation.resume(throwing: error)
+                    }
+                }
+            }
+        } catch {
+            throw ClientStream.rpcError(error)
+        }
+    }
+
     /// Closes the connection; calls in flight fail with UNAVAILABLE.
     public func close() async {
         try? await channel.close()

@@ -6,7 +6,7 @@ import NIOCore
 
 /// The client's side of one connection: opens calls as streams, turns frames into responses.
 /// All state lives on the channel's event loop.
-final class ClientConnectionHandler: ChannelDuplexHandler {
+final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     typealias InboundIn = InboundFrame
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
@@ -19,11 +19,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext!
     private var streams: [UInt32: ClientStream] = [:]
     private var nextStreamID: UInt32 = 1
-    private var flow: ConnectionFlow
+    var flow: ConnectionFlow
     /// Set when the server sent GOAWAY or the connection failed: no new calls.
     private var refusal: RPCError?
     private var settingsSent = false
-    private var flushScheduled = false
+    var flushScheduled = false
+    var outputContext: ChannelHandlerContext? { context }
 
     init(settings: ConnectionSettings, waitsForTLS: Bool, ready: EventLoopPromise<Void>, logger: Logger) {
         self.settings = settings
@@ -135,7 +136,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 consumed(length, on: stream)  // a buffered part: its credit goes back now
                 return
             }
-            if let waiter = stream.responseWaiter {
+            if stream.unaryWaiter != nil {
+                // A whole unary call: it keeps its one response until the trailer.
+                consumed(length, on: stream)
+                guard stream.unaryResponse == nil else {
+                    flow.outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
+                    end(stream, .failure(.secondUnaryResponse))
+                    return
+                }
+                stream.unaryResponse = message
+            } else if let waiter = stream.responseWaiter {
                 stream.responseWaiter = nil
                 consumed(length, on: stream)
                 waiter.resume(returning: message)
@@ -206,6 +216,39 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         flow.outbound.writeFrame(.headers, streamID: id, message: header)
         // The request usually follows at once; its send flushes both frames together.
         return .success(stream)
+    }
+
+    /// Opens a unary call and queues its request with the half-close; the caller then waits
+    /// with ``awaitUnary(_:_:)``.
+    func startUnary(path: String, metadata: Metadata, timeout: Duration?, request: [UInt8]) -> Result<ClientStream, RPCError> {
+        let stream: ClientStream
+        switch openCall(path: path, metadata: metadata, timeout: timeout) {
+        case .success(let opened): stream = opened
+        case .failure(let error): return .failure(error)
+        }
+        stream.halfClosed = true
+        stream.pendingSends.append(PendingSend(message: request, endStream: true, promise: nil))
+        drainSends(stream)
+        scheduleFlush()
+        return .success(stream)
+    }
+
+    /// Waits for a unary call's end (see ``startUnary(path:metadata:timeout:request:)``).
+    func awaitUnary(_ stream: ClientStream, _ continuation: CheckedContinuation<ClientUnaryResponse, any Error>) {
+        if let outcome = stream.outcome {
+            continuation.resume(with: Self.unaryResult(stream, outcome))
+        } else {
+            stream.unaryWaiter = continuation
+        }
+    }
+
+    private static func unaryResult(_ stream: ClientStream, _ outcome: Result<Metadata, RPCError>) -> Result<ClientUnaryResponse, RPCError> {
+        switch outcome {
+        case .failure(let error): return .failure(error)
+        case .success(let trailerMetadata):
+            guard let message = stream.unaryResponse else { return .failure(.noUnaryResponse) }
+            return .success(ClientUnaryResponse(metadata: stream.header ?? Metadata(), message: message, trailerMetadata: trailerMetadata))
+        }
     }
 
     /// Queues a request message (or the half-close) and writes what flow control allows; the
@@ -328,6 +371,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         for waiter in stream.trailerWaiters { waiter.resume(returning: trailerMetadata) }
         stream.trailerWaiters = []
+        if let waiter = stream.unaryWaiter {
+            stream.unaryWaiter = nil
+            waiter.resume(with: Self.unaryResult(stream, outcome))
+        }
         while let pending = stream.pendingSends.popFirst() {
             if let error { pending.promise?.fail(error) } else { pending.promise?.succeed() }
         }
@@ -347,30 +394,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         refusal = error
         for stream in Array(streams.values) { end(stream, .failure(error)) }
         context.close(promise: nil)
-    }
-
-    func flushOutbound() {
-        guard let context, flow.outbound.readableBytes > 0 else { return }
-        // Taken out first: writing may reenter this handler (writability), which then finds an
-        // empty buffer to gather frames in.
-        let buffer = flow.takeOutbound()
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        flow.recycle(buffer)
-    }
-
-    /// Flushes once the event loop has run what is queued now (other calls' requests among it),
-    /// so that the frames of one turn go out in one write.
-    private func scheduleFlush() {
-        if flow.outbound.readableBytes >= ConnectionFlow.eagerFlushBytes {
-            flushOutbound()  // enough to be worth a write of its own (a streaming handler's burst)
-            return
-        }
-        guard !flushScheduled, flow.outbound.readableBytes > 0, let context else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.flushOutbound()
-        }
     }
 
     private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {

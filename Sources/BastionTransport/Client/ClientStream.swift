@@ -18,6 +18,10 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     /// How the call ended: nil while it runs; `.success` carries the OK trailer's metadata.
     var outcome: Result<Metadata, RPCError>?
     var trailerWaiters: [CheckedContinuation<Metadata, Never>] = []
+    /// A whole unary call's caller, waiting for its end (``ClientTransport/unary``), and the one
+    /// response it keeps until then.
+    var unaryWaiter: CheckedContinuation<ClientUnaryResponse, any Error>?
+    var unaryResponse: [UInt8]?
     var assembler: MessageAssembler
     var receiveWindow: ReceiveWindow
     var sendWindow: Int

@@ -85,7 +85,7 @@ public final class BastionServer: Service, Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let counts = connectionCounts
-        let methodLookup: @Sendable (String) -> MethodDescriptor? = { router.method(forPath: $0) }
+        let routeLookup: @Sendable (String) -> RPCRouter.Route? = { router.route(forPath: $0) }
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -103,7 +103,7 @@ public final class BastionServer: Service, Sendable {
                 try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: configuration.connection.settings.frameLimits)))
                 try operations.addHandler(ServerConnectionHandler(
                     configuration: configuration.connection,
-                    methodLookup: methodLookup,
+                    routeLookup: routeLookup,
                     waitsForTLS: waitsForTLS,
                     logger: logger
                 ))
@@ -144,7 +144,7 @@ public final class BastionServer: Service, Sendable {
                                     for try await stream in calls {
                                         callGroup.addTask {
                                             await stream.run {
-                                                await router.handle(path: stream.path, transport: stream, context: stream.context) { error in
+                                                await router.handle(route: stream.route, path: stream.path, transport: stream, context: stream.context) { error in
                                                     logger.error("handler failed", metadata: ["method": "\(stream.path)", "error": "\(error)"])
                                                 }
                                             }

@@ -18,37 +18,38 @@ public struct ServerConnectionConfiguration: Sendable {
 /// The server's side of one connection: frames in, calls out (as ``ServerStream``s fired down the
 /// pipeline to the async server loop), responses back as frames. All state lives on the channel's
 /// event loop.
-final class ServerConnectionHandler: ChannelDuplexHandler {
+final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     typealias InboundIn = InboundFrame
     typealias InboundOut = ServerStream
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
 
     private let configuration: ServerConnectionConfiguration
-    private let methodLookup: @Sendable (String) -> MethodDescriptor?
+    private let routeLookup: @Sendable (String) -> RPCRouter.Route?
     private let logger: Logger
     private let waitsForTLS: Bool
 
     private var context: ChannelHandlerContext!
     private var streams: [UInt32: ServerStream] = [:]
     private var lastStreamID: UInt32 = 0
-    private var flow: ConnectionFlow
+    var flow: ConnectionFlow
     private var peer = RPCPeer(address: "unknown", ipAddress: nil)
     private var settingsSent = false
     private var draining = false
     private var closing = false
-    private var flushScheduled = false
+    var flushScheduled = false
+    var outputContext: ChannelHandlerContext? { context }
     private var deadlineTimer: Scheduled<Void>?
     private var deadlineTimerAt: NIODeadline?
 
     init(
         configuration: ServerConnectionConfiguration,
-        methodLookup: @escaping @Sendable (String) -> MethodDescriptor?,
+        routeLookup: @escaping @Sendable (String) -> RPCRouter.Route?,
         waitsForTLS: Bool,
         logger: Logger
     ) {
         self.configuration = configuration
-        self.methodLookup = methodLookup
+        self.routeLookup = routeLookup
         self.waitsForTLS = waitsForTLS
         self.logger = logger
         self.flow = ConnectionFlow(localSettings: configuration.settings)
@@ -202,8 +203,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if header.timeoutMillis > 0 {
             timeout = min(timeout, .milliseconds(Int64(clamping: header.timeoutMillis)))
         }
-        let method = methodLookup(header.method)
-            ?? MethodDescriptor(service: "", method: header.method, kind: .unary)
+        // Looked up once: the server loop runs the call with this route.
+        let route = routeLookup(header.method)
+        let method = route?.method ?? MethodDescriptor(service: "", method: header.method, kind: .unary)
         if let cap = method.maxDuration { timeout = min(timeout, cap) }
         let context = ServerContext(
             method: method,
@@ -214,6 +216,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let stream = ServerStream(
             id: id,
             path: header.method,
+            route: route,
             context: context,
             eventLoop: self.context.eventLoop,
             connection: self,
@@ -503,30 +506,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func writeTrailer(_ streamID: UInt32, _ trailer: RPCCallTrailer) {
         flow.outbound.writeFrame(.trailers, streamID: streamID, message: trailer)
-    }
-
-    private func flushOutbound() {
-        guard let context, flow.outbound.readableBytes > 0 else { return }
-        // Taken out first: writing may reenter this handler (writability), which then finds an
-        // empty buffer to gather frames in.
-        let buffer = flow.takeOutbound()
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        flow.recycle(buffer)
-    }
-
-    /// Flushes once the event loop has run what is queued now (other handlers' responses among
-    /// it), so that the responses of one turn go out in one write.
-    private func scheduleFlush() {
-        if flow.outbound.readableBytes >= ConnectionFlow.eagerFlushBytes {
-            flushOutbound()  // enough to be worth a write of its own (a streaming handler's burst)
-            return
-        }
-        guard !flushScheduled, flow.outbound.readableBytes > 0, let context else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.flushOutbound()
-        }
     }
 
     private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {

@@ -1,12 +1,14 @@
 public import BastionRPC
-import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// One server call: the bridge between the connection handler (on the event loop) and the
 /// handler's task. Fields marked "event loop" are touched only there.
 public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     public let id: UInt32
     public let path: String
+    /// What the router resolved the path to when the call arrived (nil: no such method).
+    public let route: RPCRouter.Route?
     public let context: ServerContext
     let eventLoop: any EventLoop
     unowned(unsafe) let connection: ServerConnectionHandler
@@ -30,13 +32,19 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     static let burstBytes = 32 << 10
 
     /// The handler's task, so a deadline or a peer's CANCEL can cancel it. Set only while the
-    /// task runs (so cancelling it is safe), under `taskLock`.
-    nonisolated(unsafe) private var task: UnsafeCurrentTask?
-    private let taskLock = NIOLock()
+    /// task runs (so cancelling it is safe). A `Mutex` lives inline in the stream (a `NIOLock`
+    /// cost an allocation per call).
+    private let task = Mutex<HandlerTask?>(nil)
+
+    /// Handed between the handler's task and the event loop only under the mutex.
+    private struct HandlerTask: @unchecked Sendable {
+        let task: UnsafeCurrentTask
+    }
 
     init(
         id: UInt32,
         path: String,
+        route: RPCRouter.Route?,
         context: ServerContext,
         eventLoop: any EventLoop,
         connection: ServerConnectionHandler,
@@ -46,6 +54,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     ) {
         self.id = id
         self.path = path
+        self.route = route
         self.context = context
         self.eventLoop = eventLoop
         self.connection = connection
@@ -58,9 +67,9 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
 
     /// Runs `body` (the router's handling of this call) so that cancelling the call cancels it.
     public func run(_ body: () async -> Void) async {
-        withUnsafeCurrentTask { current in taskLock.withLock { task = current } }
+        withUnsafeCurrentTask { current in task.withLock { $0 = current.map(HandlerTask.init) } }
         await body()
-        taskLock.withLock { task = nil }
+        task.withLock { $0 = nil }
         if eventLoop.inEventLoop {
             connection.handlerFinished(self)
         } else {
@@ -69,7 +78,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     }
 
     func cancelHandler() {
-        taskLock.withLock { task?.cancel() }
+        task.withLock { $0?.task.cancel() }
     }
 
     // A handler running on the connection's event loop (the server's default) reaches the
