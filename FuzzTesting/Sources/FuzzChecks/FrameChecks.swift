@@ -94,15 +94,16 @@ public enum FrameChecks {
             initialStreamWindow: 64 << 10,
             initialConnectionWindow: 64 << 10
         )
+        var router = RPCRouter()
+        router.register(MethodDescriptor(service: "fuzz.Fuzz", method: "Unary", kind: .unary)) { _, _ in }
+        let routes = router
         let channel = EmbeddedChannel()
         do {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
             try channel.pipeline.syncOperations.addHandler(
                 ServerConnectionHandler(
                     configuration: configuration,
-                    methodLookup: { path in
-                        path == "/fuzz.Fuzz/Unary" ? MethodDescriptor(service: "fuzz.Fuzz", method: "Unary", kind: .unary) : nil
-                    },
+                    routeLookup: { routes.route(forPath: $0) },
                     waitsForTLS: false,
                     logger: logger
                 )
