@@ -43,6 +43,17 @@ public protocol StorageReadTransaction: AnyObject {
         _ body: (UnsafeRawBufferPointer?) throws -> Result
     ) throws -> Result
 
+    /// Calls `body` with the value stored under `key`, or `nil`; the key is borrowed, so typed
+    /// keys encoded on the stack need no array. The bytes are valid only inside `body`.
+    ///
+    /// The default implementation copies `key` into an array and calls
+    /// ``withValue(table:key:_:)-(_,[UInt8],_)``; engines implement it directly.
+    func withValue<Result>(
+        table: String,
+        keyBytes key: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer?) throws -> Result
+    ) throws -> Result
+
     /// Calls `body` with a cursor over `table`, valid only inside `body`.
     func withCursor<Result>(table: String, _ body: (any StorageCursor) throws -> Result) throws -> Result
 
@@ -57,12 +68,41 @@ public protocol StorageWriteTransaction: StorageReadTransaction {
     @discardableResult
     func put(table: String, key: [UInt8], value: [UInt8], overwrite: Bool) throws -> Bool
 
+    /// Stores `value` under `key`, both borrowed for the call. With `overwrite: false`, leaves an
+    /// existing row alone and returns `false`. The default implementation copies both into arrays
+    /// and calls ``put(table:key:value:overwrite:)-(_,[UInt8],[UInt8],_)``.
+    @discardableResult
+    func put(table: String, keyBytes key: UnsafeRawBufferPointer, valueBytes value: UnsafeRawBufferPointer, overwrite: Bool)
+        throws -> Bool
+
     /// Deletes the row under `key`; returns whether there was one.
     @discardableResult
     func delete(table: String, key: [UInt8]) throws -> Bool
 
     /// Deletes every row of `table` (the table stays).
     func removeAll(table: String) throws
+}
+
+extension StorageReadTransaction {
+    public func withValue<Result>(
+        table: String,
+        keyBytes key: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer?) throws -> Result
+    ) throws -> Result {
+        try self.withValue(table: table, key: Array(key), body)
+    }
+}
+
+extension StorageWriteTransaction {
+    @discardableResult
+    public func put(
+        table: String,
+        keyBytes key: UnsafeRawBufferPointer,
+        valueBytes value: UnsafeRawBufferPointer,
+        overwrite: Bool
+    ) throws -> Bool {
+        try self.put(table: table, key: Array(key), value: Array(value), overwrite: overwrite)
+    }
 }
 
 /// Where to move a ``StorageCursor``.

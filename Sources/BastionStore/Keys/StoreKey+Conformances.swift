@@ -36,6 +36,17 @@ extension StoreKey where Self: FixedWidthInteger {
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         self.appendBigEndianKey(into: &bytes)
     }
+
+    /// The big-endian key on the stack.
+    @inlinable
+    public func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        var value = self
+        if Self.isSigned {
+            value ^= Self(truncatingIfNeeded: 1) << (Self.bitWidth - 1)
+        }
+        var bigEndian = value.bigEndian
+        return try withUnsafeBytes(of: &bigEndian, body)
+    }
     public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
         self = try Self.readBigEndianKey(from: &reader)
     }
@@ -55,6 +66,10 @@ extension UInt: StoreKey {
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         UInt64(self).appendBigEndianKey(into: &bytes)
     }
+    @inlinable
+    public func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try UInt64(self).withStoreKeyBytes(body)
+    }
     public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
         let wide = try UInt64.readBigEndianKey(from: &reader)
         guard let value = UInt(exactly: wide) else {
@@ -68,6 +83,10 @@ extension Int: StoreKey {
     // Always 8 bytes, so files move between platforms.
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         Int64(self).appendBigEndianKey(into: &bytes)
+    }
+    @inlinable
+    public func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try Int64(self).withStoreKeyBytes(body)
     }
     public init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
         let wide = try Int64.readBigEndianKey(from: &reader)
@@ -129,6 +148,12 @@ extension Array: StoreKey where Element == UInt8 {
     /// The bytes themselves: no copy.
     public var storeKeyBytes: [UInt8] { self }
 
+    /// The bytes themselves: no copy.
+    @inlinable
+    public func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try self.withUnsafeBytes(body)
+    }
+
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         if delimited {
             DelimitedBytes.append(self, to: &bytes)
@@ -147,6 +172,15 @@ extension Array: StoreKey where Element == UInt8 {
 }
 
 extension String: StoreKey {
+    /// The string's own UTF-8 bytes when it stores them contiguously (native strings do).
+    @inlinable
+    public func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        if let result = try self.utf8.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        return try Array(self.utf8).withUnsafeBytes(body)
+    }
+
     public func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
         if delimited {
             DelimitedBytes.append(self.utf8, to: &bytes)

@@ -33,6 +33,11 @@ public protocol StoreKey: Sendable {
     /// The key's bytes as stored (not delimited). A requirement, with a default that calls
     /// ``encodeStoreKey(into:delimited:)``, so that keys which are their own bytes skip the copy.
     var storeKeyBytes: [UInt8] { get }
+
+    /// Calls `body` with the key's bytes as stored (not delimited), valid only inside `body`. A
+    /// requirement, with a default that lends ``storeKeyBytes``, so that keys which are their own
+    /// bytes, or fit on the stack, need no array: the store's reads and writes use it.
+    func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
 }
 
 extension StoreKey {
@@ -41,6 +46,12 @@ extension StoreKey {
         var bytes: [UInt8] = []
         self.encodeStoreKey(into: &bytes, delimited: false)
         return bytes
+    }
+
+    /// Lends ``storeKeyBytes``.
+    @inlinable
+    public func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try self.storeKeyBytes.withUnsafeBytes(body)
     }
 
     /// Decodes a whole key; all of `bytes` must be consumed.

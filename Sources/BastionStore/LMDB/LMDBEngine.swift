@@ -132,18 +132,16 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     public func read<Result>(_ body: (any StorageReadTransaction) throws -> Result) throws -> Result {
         while true {
             let outcome = try self.mapLock.withShared { () throws -> Result? in
-                _ = try self.snapshot()
+                _ = try self.openMapSize()
                 var handle: OpaquePointer?
                 let rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
                 if rc == MDB_MAP_RESIZED {
                     return nil
                 }
                 try check(rc, "Could not begin a read transaction")
-                // Taken after the snapshot began: writers publish a new table's handle before
-                // they commit, so every table this snapshot can see is listed (and a table that
-                // isn't committed yet reads as absent, see LMDBTransaction).
-                let (tables, _) = try self.snapshot()
-                let txn = LMDBTransaction(handle: handle!, isWrite: false, tables: tables, engine: self)
+                // The transaction looks its tables up in `state.tables` when it first uses them,
+                // after the snapshot began: see LMDBTransaction.table(_:create:).
+                let txn = LMDBTransaction(handle: handle!, isWrite: false, engine: self, maxKeySize: self.maxKeySize)
                 defer { txn.abort() }
                 return try body(txn)
             }
@@ -162,16 +160,15 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             // can open one.
             let outcome = try self.writerGate.withLock {
                 try self.mapLock.withShared { () throws -> WriteOutcome<Result> in
-                    _ = try self.snapshot()
+                    _ = try self.openMapSize()
                     var handle: OpaquePointer?
                     let rc = mdb_txn_begin(self.environment, nil, 0, &handle)
                     if rc == MDB_MAP_RESIZED {
                         return .mapResized
                     }
                     try check(rc, "Could not begin a write transaction")
-                    let (tables, mapSize) = try self.snapshot()
-                    mapSizeSeen = mapSize
-                    let txn = LMDBTransaction(handle: handle!, isWrite: true, tables: tables, engine: self)
+                    mapSizeSeen = try self.openMapSize()
+                    let txn = LMDBTransaction(handle: handle!, isWrite: true, engine: self, maxKeySize: self.maxKeySize)
                     let result: Result
                     do {
                         result = try body(txn)
@@ -237,7 +234,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             }
         }
         try self.mapLock.withShared {
-            _ = try self.snapshot()
+            _ = try self.openMapSize()
             try check(
                 mdb_env_copy2(self.environment, path, clmdb_flag_cp_compact()),
                 "Could not back up the store to \(path)"
@@ -250,7 +247,9 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         try self.read { storage in
             let txn = storage as! LMDBTransaction
             var counts: [String: Int] = [:]
-            for name in txn.tables.keys {
+            // Listed after the snapshot began, like every table lookup.
+            let names = self.state.withLock { Array($0.tables.keys) }
+            for name in names {
                 counts[name] = try txn.count(table: name)
             }
             var info = MDB_envinfo()
@@ -281,21 +280,27 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     // MARK: Growing the map
 
-    /// The known tables and the map size, or `.closed`.
-    private func snapshot() throws -> ([String: MDB_dbi], Int) {
-        try self.state.withLock { state in
-            guard !state.isClosed else {
-                throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
-            }
-            return (state.tables, state.mapSize)
+    /// The map size, or `.closed`. Copying the table list here for every transaction (as an
+    /// earlier version did) cost two dictionary copies per transaction; transactions now look
+    /// each table up once, when they first use it (``tableHandle(_:)``).
+    private func openMapSize() throws -> Int {
+        let mapSize = self.state.withLock { state in state.isClosed ? nil : state.mapSize }
+        guard let mapSize else {
+            throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
         }
+        return mapSize
+    }
+
+    /// The handle of a table known to exist, or nil.
+    func tableHandle(_ name: String) -> MDB_dbi? {
+        self.state.withLock { $0.tables[name] }
     }
 
     /// Doubles the map, unless another write already grew it past `seen`.
     private func growMap(from seen: Int) throws {
         let limit = self.configuration.maximumMapSize
         let grown = try self.mapLock.withExclusive(timeout: self.configuration.growthTimeout) { () throws -> Bool in
-            let current = try self.snapshot().1
+            let current = try self.openMapSize()
             guard current <= seen else { return true }
             guard current < limit else { return false }
             let target = min(max(current * 2, current + (1 << 20)), limit)
@@ -334,7 +339,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     /// Another process grew the map: adopt its size.
     private func adoptResizedMap() throws {
         try self.mapLock.withExclusive {
-            _ = try self.snapshot()
+            _ = try self.openMapSize()
             try check(mdb_env_set_mapsize(self.environment, 0), "Could not adopt the map's new size")
             var info = MDB_envinfo()
             mdb_env_info(self.environment, &info)

@@ -13,8 +13,6 @@ import CLMDB
 final class LMDBTransaction: StorageWriteTransaction {
     private var handle: OpaquePointer?
     let isWrite: Bool
-    /// The tables known when the transaction began, plus those it created.
-    private(set) var tables: [String: MDB_dbi]
     /// Tables this transaction created; published to the engine when it commits.
     private(set) var createdTables: [String: MDB_dbi] = [:]
     /// Whether a write failed with MDB_MAP_FULL (the transaction is then unusable).
@@ -24,12 +22,11 @@ final class LMDBTransaction: StorageWriteTransaction {
     /// check costs a strong retain and release.
     private let maxKeySize: Int
 
-    init(handle: OpaquePointer, isWrite: Bool, tables: [String: MDB_dbi], engine: LMDBEngine) {
+    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int) {
         self.handle = handle
         self.isWrite = isWrite
-        self.tables = tables
         self.engine = engine
-        self.maxKeySize = engine.maxKeySize
+        self.maxKeySize = maxKeySize
     }
 
     private var live: OpaquePointer {
@@ -54,16 +51,26 @@ final class LMDBTransaction: StorageWriteTransaction {
 
     // MARK: Tables
 
-    /// The table most recently looked up: transactions mostly work on one table at a time, and
-    /// comparing the name with the last one (usually the same string, so its bits are equal) is
-    /// cheaper than hashing it.
+    /// The two tables most recently looked up: transactions mostly work on one or two tables at a
+    /// time (a table and its index), and comparing the name with the last ones (usually the same
+    /// string, so its bits are equal) is cheaper than hashing it.
     private var lastTable: (name: String, dbi: MDB_dbi)?
+    private var previousTable: (name: String, dbi: MDB_dbi)?
 
     private func table(_ name: String, create: Bool) throws -> MDB_dbi? {
         if let lastTable, lastTable.name == name {
             return lastTable.dbi
         }
-        if let dbi = self.tables[name] {
+        if let previousTable, previousTable.name == name {
+            swap(&self.lastTable, &self.previousTable)
+            return previousTable.dbi
+        }
+        // The engine's list is consulted only after the snapshot began (that is, lazily here):
+        // writers publish a new table's handle before they commit, so every table this snapshot
+        // can see is listed, and a table committed later reads as absent (see
+        // isUncommittedTable).
+        if let dbi = (self.createdTables.isEmpty ? nil : self.createdTables[name]) ?? self.engine.tableHandle(name) {
+            self.previousTable = self.lastTable
             self.lastTable = (name, dbi)
             return dbi
         }
@@ -76,7 +83,6 @@ final class LMDBTransaction: StorageWriteTransaction {
         }
         var dbi: MDB_dbi = 0
         try self.check(clmdb_open(self.live, name, clmdb_flag_create(), &dbi), "Could not create table '\(name)'")
-        self.tables[name] = dbi
         self.createdTables[name] = dbi
         return dbi
     }
@@ -112,7 +118,6 @@ final class LMDBTransaction: StorageWriteTransaction {
             try self.check(rc, "Could not open table '\(name)'")
             opened[name] = dbi
         }
-        self.tables.merge(opened) { old, _ in old }
         return opened
     }
 
@@ -123,23 +128,33 @@ final class LMDBTransaction: StorageWriteTransaction {
         key: [UInt8],
         _ body: (UnsafeRawBufferPointer?) throws -> Result
     ) throws -> Result {
-        try self.checkKey(key, table: table)
+        try key.withUnsafeBytes { key in
+            try body(self.value(table: table, key: key))
+        }
+    }
+
+    func withValue<Result>(
+        table: String,
+        keyBytes key: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer?) throws -> Result
+    ) throws -> Result {
+        try body(self.value(table: table, key: key))
+    }
+
+    /// The bytes stored under `key`, in the map: valid until the transaction ends or writes.
+    private func value(table: String, key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        try self.checkKey(count: key.count, table: table)
         guard let dbi = try self.table(table, create: false) else {
-            return try body(nil)
+            return nil
         }
+        var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var value = MDB_val()
-        let rc = key.withUnsafeBytes { keyBytes in
-            var keyValue = MDB_val(
-                mv_size: keyBytes.count,
-                mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
-            )
-            return mdb_get(self.live, dbi, &keyValue, &value)
-        }
+        let rc = mdb_get(self.live, dbi, &keyValue, &value)
         if rc == MDB_NOTFOUND || self.isUncommittedTable(rc) {
-            return try body(nil)
+            return nil
         }
         try self.check(rc, "Could not read from table '\(table)'")
-        return try body(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+        return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
     }
 
     func withCursor<Result>(table: String, _ body: (any StorageCursor) throws -> Result) throws -> Result {
@@ -173,22 +188,26 @@ final class LMDBTransaction: StorageWriteTransaction {
     // MARK: StorageWriteTransaction
 
     func put(table: String, key: [UInt8], value: [UInt8], overwrite: Bool) throws -> Bool {
-        precondition(self.isWrite, "Writes need a write transaction")
-        try self.checkKey(key, table: table)
-        let dbi = try self.table(table, create: true)!
-        let rc = key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var keyValue = MDB_val(
-                    mv_size: keyBytes.count,
-                    mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
-                )
-                var dataValue = MDB_val(
-                    mv_size: valueBytes.count,
-                    mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
-                )
-                return mdb_put(self.live, dbi, &keyValue, &dataValue, overwrite ? 0 : clmdb_flag_nooverwrite())
+        try key.withUnsafeBytes { key in
+            try value.withUnsafeBytes { value in
+                try self.put(table: table, keyBytes: key, valueBytes: value, overwrite: overwrite)
             }
         }
+    }
+
+    func put(
+        table: String,
+        keyBytes key: UnsafeRawBufferPointer,
+        valueBytes value: UnsafeRawBufferPointer,
+        overwrite: Bool
+    ) throws -> Bool {
+        precondition(self.isWrite, "Writes need a write transaction")
+        try self.checkKey(count: key.count, table: table)
+        let dbi = try self.table(table, create: true)!
+        var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        // An empty value may have no base address; LMDB reads no bytes of it.
+        var dataValue = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(self.live, dbi, &keyValue, &dataValue, overwrite ? 0 : clmdb_flag_nooverwrite())
         if rc == MDB_KEYEXIST {
             return false
         }
@@ -198,7 +217,7 @@ final class LMDBTransaction: StorageWriteTransaction {
 
     func delete(table: String, key: [UInt8]) throws -> Bool {
         precondition(self.isWrite, "Writes need a write transaction")
-        try self.checkKey(key, table: table)
+        try self.checkKey(count: key.count, table: table)
         guard let dbi = try self.table(table, create: false) else {
             return false
         }
@@ -244,16 +263,22 @@ final class LMDBTransaction: StorageWriteTransaction {
         !self.isWrite && rc == EINVAL
     }
 
-    private func checkKey(_ key: [UInt8], table: String) throws {
-        guard !key.isEmpty, key.count <= self.maxKeySize else {
-            throw StoreError(
-                code: .invalidArgument,
-                message: """
-                    A key for table '\(table)' is \(key.count) bytes; keys must be 1 to \
-                    \(self.maxKeySize) bytes
-                    """
-            )
+    @inline(__always)
+    private func checkKey(count: Int, table: String) throws {
+        guard count > 0, count <= self.maxKeySize else {
+            throw self.keySizeError(count: count, table: table)
         }
+    }
+
+    @inline(never)
+    private func keySizeError(count: Int, table: String) -> StoreError {
+        StoreError(
+            code: .invalidArgument,
+            message: """
+                A key for table '\(table)' is \(count) bytes; keys must be 1 to \(self.maxKeySize) \
+                bytes
+                """
+        )
     }
 }
 

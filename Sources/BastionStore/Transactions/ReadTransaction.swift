@@ -30,21 +30,28 @@ public protocol ReadableTransaction: ~Copyable {
 }
 
 /// Decodes a stored value, turning a decoding failure into ``StoreError/Code/invalidData``.
+@inlinable
 func decodeValue<Value: StoreValue>(_ type: Value.Type, from bytes: UnsafeRawBufferPointer, table: String) throws
     -> Value
 {
     do {
-        // Through a typed buffer: `Array(UnsafeRawBufferPointer)` takes the generic sequence path.
-        return try Value(storeBytes: Array(bytes.assumingMemoryBound(to: UInt8.self)))
-    } catch let error as StoreError {
-        throw error
+        return try Value(storeBytes: bytes)
     } catch {
-        throw StoreError(
-            code: .invalidData,
-            message: "A row in table '\(table)' could not be decoded as \(Value.self)",
-            cause: error
-        )
+        throw valueDecodingError(error, type: Value.self, table: table)
     }
+}
+
+@usableFromInline
+@inline(never)
+func valueDecodingError(_ error: any Error, type: Any.Type, table: String) -> StoreError {
+    if let error = error as? StoreError {
+        return error
+    }
+    return StoreError(
+        code: .invalidData,
+        message: "A row in table '\(table)' could not be decoded as \(type)",
+        cause: error
+    )
 }
 
 /// Decodes a stored key, naming the table on failure.
@@ -61,15 +68,45 @@ extension ReadableTransaction where Self: ~Copyable {
     // MARK: Plain tables
 
     /// The value stored under `key`, or `nil`.
+    ///
+    /// The value is decoded from the stored bytes into a new value (for `[UInt8]`, a copy). To
+    /// read the bytes without copying them, use ``withValueBytes(_:_:_:)``.
+    @inlinable
     public func get<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Value? {
-        try self.storage.withValue(table: table.name, key: key.storeKeyBytes) { bytes in
-            try bytes.map { try decodeValue(Value.self, from: $0, table: table.name) }
+        let storage = self.storage
+        return try key.withStoreKeyBytes { key in
+            try storage.withValue(table: table.name, keyBytes: key) { bytes in
+                guard let bytes else { return nil }
+                return try decodeValue(Value.self, from: bytes, table: table.name)
+            }
+        }
+    }
+
+    /// Calls `body` with the bytes stored under `key`, or `nil`, without copying them: the
+    /// borrowing form of ``get(_:_:)-(Table<Key,Value>,_)``, for hot paths that read a few bytes of a
+    /// row or decode it themselves.
+    ///
+    /// The bytes point into the store's memory map and are valid only inside `body`; copy what
+    /// you need to keep. Don't write to the store inside `body`.
+    @inlinable
+    public func withValueBytes<Key, Value, Result>(
+        _ table: Table<Key, Value>,
+        _ key: Key,
+        _ body: (UnsafeRawBufferPointer?) throws -> Result
+    ) throws -> Result {
+        let storage = self.storage
+        return try key.withStoreKeyBytes { key in
+            try storage.withValue(table: table.name, keyBytes: key, body)
         }
     }
 
     /// Whether a row is stored under `key`.
+    @inlinable
     public func contains<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
-        try self.storage.withValue(table: table.name, key: key.storeKeyBytes) { $0 != nil }
+        let storage = self.storage
+        return try key.withStoreKeyBytes { key in
+            try storage.withValue(table: table.name, keyBytes: key) { $0 != nil }
+        }
     }
 
     /// The number of rows in `table`.
@@ -211,7 +248,8 @@ extension ReadableTransaction where Self: ~Copyable {
     /// expired.
     public func entry<Key, Value>(_ table: ExpiringTable<Key, Value>, _ key: Key) throws -> ExpiringEntry<Value>? {
         let now = self.now
-        return try self.storage.withValue(table: table.name, key: key.storeKeyBytes) { bytes in
+        let storage = self.storage
+        return try key.withStoreKeyBytes { key in try storage.withValue(table: table.name, keyBytes: key) { bytes in
             guard let bytes else { return nil }
             let (expiresAt, payload) = try ExpiryLayout.split(bytes, table: table.name)
             guard expiresAt > now else { return nil }
@@ -219,15 +257,20 @@ extension ReadableTransaction where Self: ~Copyable {
                 value: try decodeValue(Value.self, from: payload, table: table.name),
                 expiresAt: expiresAt
             )
-        }
+        } }
     }
 
     // MARK: Counters
 
     /// The counter's value; zero if it was never set.
+    @inlinable
     public func value<Key>(_ counters: CounterTable<Key>, _ key: Key) throws -> Int64 {
-        try self.storage.withValue(table: counters.name, key: key.storeKeyBytes) { bytes in
-            try bytes.map { try decodeValue(Int64.self, from: $0, table: counters.name) } ?? 0
+        let storage = self.storage
+        return try key.withStoreKeyBytes { key in
+            try storage.withValue(table: counters.name, keyBytes: key) { bytes in
+                guard let bytes else { return 0 }
+                return try decodeValue(Int64.self, from: bytes, table: counters.name)
+            }
         }
     }
 }

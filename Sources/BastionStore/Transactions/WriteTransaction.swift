@@ -25,12 +25,24 @@ public struct WriteTransaction: ReadableTransaction, ~Copyable {
     ///
     /// - Throws: ``StoreError/Code/alreadyExists`` if a unique index already has one of the
     ///   value's index keys for another row; nothing is written then.
+    @inlinable
     public func put<Key, Value>(_ table: Table<Key, Value>, _ key: Key, _ value: Value) throws {
-        let keyBytes = key.storeKeyBytes
-        if table.indexes.isEmpty {
-            try self.writeStorage.put(table: table.name, key: keyBytes, value: value.storeBytes(), overwrite: true)
-            return
+        guard table.indexes.isEmpty else {
+            return try self.putIndexed(table, key, value)
         }
+        // Key and value are lent to the engine, which copies them into its pages: no arrays for
+        // keys and values that are their own bytes or fit on the stack.
+        let storage = self.writeStorage
+        try key.withStoreKeyBytes { key in
+            try value.withStoreBytes { value in
+                _ = try storage.put(table: table.name, keyBytes: key, valueBytes: value, overwrite: true)
+            }
+        }
+    }
+
+    @usableFromInline
+    func putIndexed<Key, Value>(_ table: Table<Key, Value>, _ key: Key, _ value: Value) throws {
+        let keyBytes = key.storeKeyBytes
         let old = try self.get(table, key)
         let changes = try self.indexChanges(table, primaryKey: keyBytes, old: old, new: value)
         try self.apply(changes, primaryKey: keyBytes)
@@ -191,27 +203,26 @@ public struct WriteTransaction: ReadableTransaction, ~Copyable {
     ///
     /// - Throws: ``StoreError/Code/invalidArgument`` if the sum overflows `Int64`.
     @discardableResult
+    @inlinable
     public func increment<Key>(_ counters: CounterTable<Key>, _ key: Key, by delta: Int64 = 1) throws -> Int64 {
         let current = try self.value(counters, key)
         let (sum, overflow) = current.addingReportingOverflow(delta)
         guard !overflow else {
-            throw StoreError(
-                code: .invalidArgument,
-                message: "Counter in table '\(counters.name)' would overflow: \(current) + \(delta)"
-            )
+            throw StoreError.counterOverflow(counters.name, current, delta)
         }
         try self.set(counters, key, to: sum)
         return sum
     }
 
     /// Sets the counter to `value`.
+    @inlinable
     public func set<Key>(_ counters: CounterTable<Key>, _ key: Key, to value: Int64) throws {
-        try self.writeStorage.put(
-            table: counters.name,
-            key: key.storeKeyBytes,
-            value: value.storeBytes(),
-            overwrite: true
-        )
+        let storage = self.writeStorage
+        try key.withStoreKeyBytes { key in
+            try value.withStoreBytes { value in
+                _ = try storage.put(table: counters.name, keyBytes: key, valueBytes: value, overwrite: true)
+            }
+        }
     }
 
     /// Deletes the counter, so that it reads as zero; returns whether it was set.
@@ -282,3 +293,13 @@ public struct WriteTransaction: ReadableTransaction, ~Copyable {
 
 @available(*, unavailable)
 extension WriteTransaction: Sendable {}
+
+extension StoreError {
+    @usableFromInline
+    static func counterOverflow(_ table: String, _ current: Int64, _ delta: Int64) -> StoreError {
+        StoreError(
+            code: .invalidArgument,
+            message: "Counter in table '\(table)' would overflow: \(current) + \(delta)"
+        )
+    }
+}

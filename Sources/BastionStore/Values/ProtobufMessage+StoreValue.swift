@@ -7,6 +7,12 @@ extension StoreValue where Self: ProtobufMessage {
         try self.init(serializedBytes: storeBytes)
     }
 
+    /// Decodes straight from the stored bytes, without copying them into an array first.
+    @inlinable
+    public init(storeBytes bytes: UnsafeRawBufferPointer) throws {
+        try self.init(unsafeBytes: bytes)
+    }
+
     public func storeBytes() -> [UInt8] {
         serializedBytes()
     }
