@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -105,12 +106,22 @@ int samples = 7;
 int sampleMs = 100;
 volatile size_t sink = 0;
 
+bool cpuTime = false;  // argv[4] == "cpu": the thread's CPU clock instead of the wall clock
+
+double seconds() {
+  if (cpuTime) {
+    timespec time;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time);
+    return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 double measure(const std::function<size_t()>& operation) {
-  using Clock = std::chrono::steady_clock;
   auto run = [&](long iterations) {
-    auto start = Clock::now();
+    double start = seconds();
     for (long i = 0; i < iterations; i++) sink = sink + operation();
-    return std::chrono::duration<double>(Clock::now() - start).count();
+    return seconds() - start;
   };
   long iterations = 1;
   for (;;) {
@@ -158,6 +169,7 @@ int main(int argc, char** argv) {
   if (argc > 1) samples = std::atoi(argv[1]);
   if (argc > 2) sampleMs = std::atoi(argv[2]);
   std::string only = argc > 3 ? argv[3] : "";
+  cpuTime = argc > 4 && std::string(argv[4]) == "cpu";
   Small small;
   SplitMix64 rng{1};
   fillSmall(rng, &small);

@@ -2,10 +2,13 @@
 // SwiftProtobuf's, and (when Benchmarks/cpp/build.sh has been run) with C++ libprotobuf.
 //
 //     swift run -c release --package-path Benchmarks CodecBench [--only SCHEMA/OP/LIB] [--samples N]
-//         [--sample-ms MS] [--cpp PATH | --no-cpp] [--iterations N]
+//         [--sample-ms MS] [--cpu] [--cpp PATH | --no-cpp] [--iterations N]
 //
 // Each measurement: a calibration run that doubles as warm-up, then `samples` timed runs of about
 // `sample-ms` each; the median ns/op is reported.
+//
+// `--cpu` times with the thread's CPU clock (CLOCK_THREAD_CPUTIME_ID, on both the Swift and the C++
+// side) instead of the wall clock, so that other load on a shared machine moves the figures less.
 //
 // `--iterations N` runs each selected cell exactly N times inside `profiledLoop` instead, for
 // profilers that count instructions: divide what callgrind collects with
@@ -23,6 +26,7 @@ var only: String?
 var samples = 7
 var sampleMilliseconds = 100
 var fixedIterations: Int?
+var cpuTime = false
 var cppPath: String? = {
     // Benchmarks/Sources/CodecBench/main.swift -> Benchmarks/cpp/.build/codec_bench
     let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -39,9 +43,10 @@ while let argument = arguments.next() {
     case "--cpp": cppPath = arguments.next()
     case "--no-cpp": cppPath = nil
     case "--iterations": fixedIterations = Int(arguments.next() ?? "")
+    case "--cpu": cpuTime = true
     default:
         print(
-            "usage: CodecBench [--only SCHEMA/OP/LIB] [--samples N] [--sample-ms MS] [--cpp PATH | --no-cpp]"
+            "usage: CodecBench [--only SCHEMA/OP/LIB] [--samples N] [--sample-ms MS] [--cpu] [--cpp PATH | --no-cpp]"
                 + " [--iterations N]"
         )
         exit(2)
@@ -61,10 +66,38 @@ func profiledLoop(_ iterations: Int, _ operation: () throws -> Int) rethrows {
     for _ in 0..<iterations { consume(try operation()) }
 }
 
-/// Median nanoseconds per call of `operation`.
+/// The thread's own CPU time, for `--cpu`.
+struct ThreadCPUClock: Clock {
+    typealias Duration = Swift.Duration
+    struct Instant: InstantProtocol {
+        var nanoseconds: Int64
+        func advanced(by duration: Duration) -> Instant {
+            let (seconds, attoseconds) = duration.components
+            return Instant(nanoseconds: nanoseconds + seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+        func duration(to other: Instant) -> Duration { .nanoseconds(other.nanoseconds - nanoseconds) }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+    }
+    var now: Instant {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Instant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
+    }
+    var minimumResolution: Duration { .nanoseconds(1) }
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws { fatalError("not a sleeping clock") }
+}
+
+/// Median nanoseconds per call of `operation`, by the wall clock or (`--cpu`) the thread's CPU clock.
 @MainActor @inline(__always)
 func measure(_ operation: () throws -> Int) rethrows -> Double {
-    let clock = ContinuousClock()
+    if cpuTime {
+        return try measure(operation, clock: ThreadCPUClock())
+    }
+    return try measure(operation, clock: ContinuousClock())
+}
+
+@MainActor @inline(__always)
+func measure<C: Clock>(_ operation: () throws -> Int, clock: C) rethrows -> Double where C.Duration == Duration {
     if let fixedIterations {
         let elapsed = try clock.measure { try profiledLoop(fixedIterations, operation) }
         return (Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9)
@@ -273,7 +306,7 @@ try bench("large", bastion: bastionLarge(large), swiftProtobuf: swiftProtobufLar
 if let cppPath, only == nil {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cppPath)
-    process.arguments = [String(samples), String(sampleMilliseconds)]
+    process.arguments = [String(samples), String(sampleMilliseconds), "", cpuTime ? "cpu" : "wall"]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -303,6 +336,8 @@ func format(_ value: Double?, digits: Int = 0) -> String {
 for (schema, checksum) in checksums.sorted(by: { $0.value.size < $1.value.size }) {
     print("\(schema): \(checksum.size) bytes encoded, fnv1a \(String(checksum.bastion, radix: 16))")
 }
+print("")
+print(cpuTime ? "Thread CPU time per operation (--cpu)" : "Wall-clock time per operation")
 print("")
 print("| schema | op | Bastion ns/op | SwiftProtobuf ns/op | SwiftProtobuf/Bastion | C++ ns/op | Bastion/C++ |")
 print("|---|---|---:|---:|---:|---:|---:|")

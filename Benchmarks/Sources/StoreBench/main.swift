@@ -67,11 +67,31 @@ struct SplitMix64 {
     }
 }
 
-/// Key i: 8 zero bytes then i big-endian, so key order is row order.
-func key(_ i: Int) -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: 16)
-    for b in 0..<8 { bytes[8 + b] = UInt8(truncatingIfNeeded: UInt64(i) >> (56 - 8 * UInt64(b))) }
-    return bytes
+/// Key i: 8 zero bytes then i big-endian, so key order is row order. Like the C loop, each
+/// operation makes its key on the stack (`withStoreKeyBytes`), so neither side reads a key from
+/// memory. (Until 2026-11-22 12:30 the keys were 100,000 `[UInt8]`s made beforehand; a random
+/// get then paid a cache miss for its key array that C did not.)
+struct RowKey: StoreKey {
+    var row: UInt64
+
+    init(_ row: Int) {
+        self.row = UInt64(row)
+    }
+
+    @inline(__always)
+    func withStoreKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        var bytes = (UInt64(0), self.row.bigEndian)
+        return try withUnsafeBytes(of: &bytes, body)
+    }
+
+    func encodeStoreKey(into bytes: inout [UInt8], delimited: Bool) {
+        withStoreKeyBytes { bytes.append(contentsOf: $0) }
+    }
+
+    init(decodingStoreKey reader: inout StoreKeyReader, delimited: Bool) throws {
+        let raw = try reader.read(count: 16)
+        self.row = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    }
 }
 
 func value(_ i: Int) -> [UInt8] {
@@ -85,7 +105,6 @@ func value(_ i: Int) -> [UInt8] {
     return bytes
 }
 
-let keys = (0..<rows).map(key)
 let values = (0..<rows).map(value)
 var randomOrder = Array(0..<rows)
 var shuffle = SplitMix64(state: 42)
@@ -99,7 +118,9 @@ for i in stride(from: rows - 1, to: 0, by: -1) {
 let batch = 1_000
 let single = 2_000
 nonisolated(unsafe) var sink = 0
-let table = Table<[UInt8], [UInt8]>("bench")
+let table = Table<RowKey, [UInt8]>("bench")
+/// Where borrowed gets copy each value, as the C loop copies it into a stack buffer.
+let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
 
 var logger = Logger(label: "StoreBench")
 logger.logLevel = .warning
@@ -118,6 +139,7 @@ func run(_ cell: String) throws -> (wall: Double, cpu: Double) {
     let isGet = cell.hasPrefix("get")
     let isRandom = cell.contains("random")
     let isSingle = cell.contains("single")
+    let isBorrowed = cell.hasSuffix("borrowed")
     let operations = isSingle ? single : rows
     let perTransaction = isSingle ? 1 : batch
     let clock = ContinuousClock()
@@ -128,17 +150,28 @@ func run(_ cell: String) throws -> (wall: Double, cpu: Double) {
             let end = min(start + perTransaction, operations)
             if isGet {
                 try store.withReadTransaction { txn in
-                    for n in start..<end {
-                        let i = isRandom ? randomOrder[n % rows] : n
-                        let row = try txn.get(table, keys[i])!
-                        sink &+= Int(row[i % 100]) &+ row.count
+                    if isBorrowed {
+                        for n in start..<end {
+                            let i = isRandom ? randomOrder[n % rows] : n
+                            sink &+= try txn.withValueBytes(table, RowKey(i)) { stored in
+                                let bytes = stored!
+                                scratch.copyMemory(from: bytes)
+                                return Int(scratch[i % 100]) &+ bytes.count
+                            }
+                        }
+                    } else {
+                        for n in start..<end {
+                            let i = isRandom ? randomOrder[n % rows] : n
+                            let row = try txn.get(table, RowKey(i))!
+                            sink &+= Int(row[i % 100]) &+ row.count
+                        }
                     }
                 }
             } else {
                 try store.withWriteTransactionBlocking { txn in
                     for n in start..<end {
                         let i = isRandom ? randomOrder[n % rows] : n
-                        try txn.put(table, keys[i], values[i])
+                        try txn.put(table, RowKey(i), values[i])
                     }
                 }
             }
@@ -150,9 +183,13 @@ func run(_ cell: String) throws -> (wall: Double, cpu: Double) {
     return (seconds * 1e9 / Double(operations), cpu)
 }
 
+// `get` returns an owned copy of the value (`txn.get`, a new [UInt8]); `…/borrowed` reads the
+// value in place (`txn.withValueBytes`) and copies it to a scratch buffer, as the C loop does.
+// Both are compared with the same C cell.
 let cells = [
     "put/sequential/batch", "put/random/batch", "put/random/single",
     "get/sequential/batch", "get/random/batch", "get/random/single",
+    "get/sequential/batch/borrowed", "get/random/batch/borrowed", "get/random/single/borrowed",
 ]
 _ = try run("put/sequential/batch")  // fills the table
 struct Result {
@@ -177,7 +214,8 @@ if let cPath {
     try? FileManager.default.removeItem(atPath: cDirectory)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cPath)
-    process.arguments = [cDirectory, String(rows), String(samples), durabilityName] + (only.map { [$0] } ?? [])
+    let cOnly = only.map { $0.hasSuffix("/borrowed") ? String($0.dropLast("/borrowed".count)) : $0 }
+    process.arguments = [cDirectory, String(rows), String(samples), durabilityName] + (cOnly.map { [$0] } ?? [])
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
@@ -188,6 +226,7 @@ if let cPath {
         let fields = line.split(separator: " ")
         guard fields.count == 4, let wall = Double(fields[1]), let cpu = Double(fields[2]) else { continue }
         results[String(fields[0]), default: Result()].c = (wall, cpu)
+        results[String(fields[0]) + "/borrowed", default: Result()].c = (wall, cpu)
     }
 }
 
@@ -200,16 +239,17 @@ func format(_ value: Double?, digits: Int = 0) -> String {
 
 print("\(rows) rows, 16-byte keys, 100-byte values, durability \(durabilityName), median of \(samples)")
 print("")
-print("| op | keys | per transaction | Bastion ns/op | C ns/op | Bastion/C | Bastion CPU ns/op | C CPU ns/op | Bastion/C CPU |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| op | keys | per transaction | value | Bastion ns/op | C ns/op | Bastion/C | Bastion CPU ns/op | C CPU ns/op | Bastion/C CPU |")
+print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
 for cell in cells {
-    guard let result = results[cell] else { continue }
+    guard let result = results[cell], result.swift != nil else { continue }
     let parts = cell.split(separator: "/")
     let ratio = result.swift.flatMap { s in result.c.map { s.wall / $0.wall } }
     let cpuRatio = result.swift.flatMap { s in result.c.map { s.cpu / $0.cpu } }
     let per = parts[2] == "batch" ? "1,000" : "1"
+    let kind = parts[0] == "put" ? "" : parts.count > 3 ? "borrowed" : "owned copy"
     print(
-        "| \(parts[0]) | \(parts[1]) | \(per) | \(format(result.swift?.wall)) | \(format(result.c?.wall)) | "
+        "| \(parts[0]) | \(parts[1]) | \(per) | \(kind) | \(format(result.swift?.wall)) | \(format(result.c?.wall)) | "
             + "\(format(ratio, digits: 2))x | \(format(result.swift?.cpu)) | \(format(result.c?.cpu)) | "
             + "\(format(cpuRatio, digits: 2))x |"
     )
