@@ -320,3 +320,37 @@ import Testing
 extension Array where Element == UInt8 {
     fileprivate var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
+
+extension ChannelCodeTests {
+    /// Sends beyond a channel's concurrency limit are refused while the others run.
+    @Test func commandsInFlightAreBounded() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The script waits until the test removes its gate file.
+        let gate = folder.appendingPathComponent("gate")
+        FileManager.default.createFile(atPath: gate.path, contents: Data())
+        let script = folder.appendingPathComponent("wait.sh")
+        try "#!/bin/sh\ncat > /dev/null\ntouch '\(folder.path)/started-'$$\nwhile [ -e '\(gate.path)' ]; do sleep 0.05; done\n"
+            .write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: script.path)
+        let channel = CommandChannel(executable: script.path, timeout: .seconds(600), maxConcurrent: 2)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 { group.addTask { try await channel.send(address: "+1", message: "m") } }
+            // Once both commands run, a third send is refused at once.
+            for _ in 0..<6000 {
+                let started = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+                    .filter { $0.hasPrefix("started-") }
+                if started.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let refused = await #expect(throws: ChannelError.self) {
+                try await channel.send(address: "+1", message: "m")
+            }
+            #expect(refused?.reason == "2 messages are being sent already; try again shortly")
+            try FileManager.default.removeItem(at: gate)
+            try await group.waitForAll()
+        }
+        // Once they ended, sends go through again.
+        try await channel.send(address: "+1", message: "m")
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -13,20 +14,29 @@ import NIOPosix
 public struct CommandChannel: CodeChannel {
     public var executable: String
     public var timeout: Duration
+    /// Commands of this channel running at once; more sends are refused until one ends, so a
+    /// flood of requests cannot fork without bound.
+    public var maxConcurrent: Int
+    private let running = Gate()
 
     /// Messages are short texts; a bound keeps the whole message inside one pipe buffer.
     static let maxMessageBytes = 4096
     static let maxOutputBytes = 4096
 
-    public init(executable: String, timeout: Duration = .seconds(30)) {
+    public init(executable: String, timeout: Duration = .seconds(30), maxConcurrent: Int = 16) {
         self.executable = executable
         self.timeout = timeout
+        self.maxConcurrent = maxConcurrent
     }
 
     public func send(address: String, message: String) async throws(ChannelError) {
         guard message.utf8.count <= Self.maxMessageBytes else {
             throw ChannelError("the message has more than \(Self.maxMessageBytes) bytes")
         }
+        guard running.enter(limit: maxConcurrent) else {
+            throw ChannelError("\(maxConcurrent) messages are being sent already; try again shortly")
+        }
+        defer { running.leave() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [address]
@@ -102,4 +112,19 @@ public struct CommandChannel: CodeChannel {
         }
         return String(decoding: bytes.prefix(count), as: UTF8.self)
     }
+}
+
+/// A counter of commands in flight, shared by the copies of one ``CommandChannel``.
+private final class Gate: Sendable {
+    let count = Mutex(0)
+
+    func enter(limit: Int) -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
 }
