@@ -92,7 +92,7 @@ public final class BastionServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ServerStream, Never>> = { channel in
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<ServerConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let operations = channel.pipeline.syncOperations
                 if case .tls(let context) = configuration.security {
@@ -101,16 +101,18 @@ public final class BastionServer: Service, Sendable {
                 let idle = TimeAmount.nanoseconds(configuration.idleTimeout.clampedNanoseconds)
                 try operations.addHandler(IdleStateHandler(readTimeout: idle))
                 try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: configuration.connection.settings.frameLimits)))
-                try operations.addHandler(ServerConnectionHandler(
+                let handler = ServerConnectionHandler(
                     configuration: configuration.connection,
                     routeLookup: routeLookup,
                     waitsForTLS: waitsForTLS,
                     logger: logger
-                ))
-                return try NIOAsyncChannel<ServerStream, Never>(wrappingChannelSynchronously: channel)
+                )
+                try operations.addHandler(handler)
+                let calls = ServerCallSource(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                return ServerConnection(channel: channel, calls: calls)
             }
         }
-        let server: NIOAsyncChannel<NIOAsyncChannel<ServerStream, Never>, Never>
+        let server: NIOAsyncChannel<ServerConnection, Never>
         if let path = configuration.unixSocketPath {
             server = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
         } else {
@@ -139,19 +141,18 @@ public final class BastionServer: Service, Sendable {
                                 counts.close(ip)
                                 connections.remove(connection.channel)
                             }
-                            try? await connection.executeThenClose { calls in
-                                try await withThrowingDiscardingTaskGroup { callGroup in
-                                    for try await stream in calls {
-                                        callGroup.addTask {
-                                            await stream.run {
-                                                await router.handle(route: stream.route, path: stream.path, transport: stream, context: stream.context) { error in
-                                                    logger.error("handler failed", metadata: ["method": "\(stream.path)", "error": "\(error)"])
-                                                }
+                            await withDiscardingTaskGroup { callGroup in
+                                while let stream = await connection.calls.next() {
+                                    callGroup.addTask {
+                                        await stream.run {
+                                            await router.handle(route: stream.route, path: stream.path, transport: stream, context: stream.context) { error in
+                                                logger.error("handler failed", metadata: ["method": "\(stream.path)", "error": "\(error)"])
                                             }
                                         }
                                     }
                                 }
                             }
+                            try? await connection.channel.close()
                         }
                     }
                 }

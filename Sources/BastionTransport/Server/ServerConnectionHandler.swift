@@ -15,12 +15,12 @@ public struct ServerConnectionConfiguration: Sendable {
     public init() {}
 }
 
-/// The server's side of one connection: frames in, calls out (as ``ServerStream``s fired down the
-/// pipeline to the async server loop), responses back as frames. All state lives on the channel's
-/// event loop.
+/// The server's side of one connection: frames in, calls out (as ``ServerStream``s that the
+/// connection's task takes through ``ServerCallSource``), responses back as frames. All state
+/// lives on the channel's event loop.
 final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     typealias InboundIn = InboundFrame
-    typealias InboundOut = ServerStream
+    typealias InboundOut = Never
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
 
@@ -41,6 +41,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     var outputContext: ChannelHandlerContext? { context }
     private var deadlineTimer: Scheduled<Void>?
     private var deadlineTimerAt: NIODeadline?
+    /// Calls that arrived and the connection's task has not taken yet, the task waiting for the
+    /// next one, and whether no more will come (the connection closed).
+    private var arrivedCalls = StreamQueue<ServerStream>()
+    private var callWaiter: UnsafeContinuation<ServerStream?, Never>?
+    private var callsEnded = false
 
     init(
         configuration: ServerConnectionConfiguration,
@@ -117,6 +122,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        handOverCalls()
         flushOutbound()
         context.fireChannelReadComplete()
     }
@@ -136,6 +142,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         for stream in Array(streams.values) {
             end(stream, RPCError(code: .unavailable, message: "the connection closed"), sendTrailer: false)
         }
+        callsEnded = true
+        handOverCalls()
         context.fireChannelInactive()
     }
 
@@ -228,7 +236,39 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         streams[id] = stream
         stream.deadline = .now() + .nanoseconds(timeout.clampedNanoseconds)
         armDeadlineTimer(stream.deadline)
-        self.context.fireChannelRead(wrapInboundOut(stream))
+        // Handed to the connection's task when this read is complete, with the calls that
+        // arrived beside it.
+        arrivedCalls.append(stream)
+    }
+
+    // MARK: Calls to the connection's task
+
+    /// The next call that arrived, if any, without waiting.
+    func pollCall() -> ServerStream? {
+        arrivedCalls.popFirst()
+    }
+
+    /// The next call, or nil once the connection closed; waits for one if none is there.
+    func awaitCall(_ continuation: UnsafeContinuation<ServerStream?, Never>) {
+        if let stream = arrivedCalls.popFirst() {
+            continuation.resume(returning: stream)
+        } else if callsEnded {
+            continuation.resume(returning: nil)
+        } else {
+            callWaiter = continuation
+        }
+    }
+
+    /// Wakes the connection's task if calls arrived (or the connection closed) while it waited.
+    private func handOverCalls() {
+        guard let waiter = callWaiter else { return }
+        if let stream = arrivedCalls.popFirst() {
+            callWaiter = nil
+            waiter.resume(returning: stream)
+        } else if callsEnded {
+            callWaiter = nil
+            waiter.resume(returning: nil)
+        }
     }
 
     private func handleMessage(_ frame: InboundFrame) {
