@@ -4,14 +4,17 @@
 public import BastionProtobuf
 
 public struct RPCSealedEnvelope: ProtobufMessage {
-    /// The sealing scheme. 1: an X25519 key agreement with a one-time sender key, then
-    /// XChaCha20-Poly1305 (libsodium's crypto_box_seal construction).
+    /// The sealing scheme. 1: libsodium's crypto_box_seal: an X25519 key agreement between a
+    /// one-time sender key and the recipient's key, HSalsa20 to derive the key, the nonce
+    /// BLAKE2b-192(ephemeral public key || recipient public key), then XSalsa20-Poly1305
+    /// (crypto_box). crypto_box_seal's output is ephemeral_public_key || ciphertext.
     public var version: UInt32 = 0
-    /// Which of the recipient's keys it is sealed to (at most 64 bytes).
+    /// Which of the recipient's keys it is sealed to (at most 64 bytes). The queue service uses
+    /// SHA-256 of the recipient's X25519 init key (docs/QUEUE.md).
     public var recipientKeyId: [UInt8] = []
     /// The sender's one-time X25519 public key: 32 bytes.
     public var ephemeralPublicKey: [UInt8] = []
-    /// The encrypted payload followed by its 16-byte authentication tag.
+    /// crypto_box's output: the 16-byte Poly1305 authentication tag, then the encrypted payload.
     public var ciphertext: [UInt8] = []
     public var unknownFields = ProtobufUnknownFields()
 
