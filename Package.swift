@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "BastionCrypto", targets: ["BastionCrypto"]),
         .library(name: "BastionIdentity", targets: ["BastionIdentity"]),
         .library(name: "BastionBuiltinServices", targets: ["BastionBuiltinServices"]),
+        .library(name: "BastionQueue", targets: ["BastionQueue"]),
         .executable(name: "bastion", targets: ["BastionCLI"]),
         .executable(name: "bastiond", targets: ["BastionDaemon"]),
     ],
@@ -220,6 +221,42 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        // MARK: Queues: sealed messages for each client, anyone enqueues, the owner dequeues
+        .target(
+            name: "BastionQueue",
+            dependencies: [
+                "BastionRPC",
+                "BastionStore",
+                "BastionPolicy",
+                "BastionProtobuf",
+                "CSodium",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Generated/README.md"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "BastionQueueTests",
+            dependencies: [
+                "BastionQueue",
+                "BastionIdentity",
+                "BastionPolicy",
+                "BastionProtobuf",
+                "BastionRPC",
+                "BastionStore",
+                "BastionTLS",
+                "BastionTransport",
+                "BastionDaemon",
+                "BastionCLI",
+                "CSodium",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
         // MARK: Code generator: a library, a thin protoc plugin, and two SwiftPM plugins
         .target(
             name: "BastionCodeGen",
@@ -374,6 +411,7 @@ let package = Package(
                 "BastionBuiltinServices",
                 "BastionAdmin",
                 "BastionProtobuf",
+                "BastionQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -392,6 +430,7 @@ let package = Package(
                 "BastionBuiltinServices",
                 "BastionAdmin",
                 "BastionMetrics",
+                "BastionQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

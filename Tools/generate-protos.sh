@@ -14,6 +14,7 @@ mappings=(
     "bastion/health/v1:BastionBuiltinServices"
     "bastion/admin/v1:BastionAdmin"
     "bastion/auth/v1:BastionIdentity"
+    "bastion/queue/v1:BastionQueue"
 )
 
 include=$(dirname "$(dirname "$(command -v protoc)")")/include
@@ -33,7 +34,7 @@ done
 # The threat model of every service, from their policies.
 services=(
     bastion/health/v1/health.proto bastion/echo/v1/echo.proto bastion/admin/v1/admin.proto
-    bastion/auth/v1/auth.proto bastion/auth/v1/two_factor.proto
+    bastion/auth/v1/auth.proto bastion/auth/v1/two_factor.proto bastion/queue/v1/queue.proto
 )
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

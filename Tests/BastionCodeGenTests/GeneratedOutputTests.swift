@@ -62,6 +62,7 @@ import Testing
         ("bastion/auth/v1/two_factor_records.proto", "BastionIdentity"),
         ("bastion/auth/v1/second_factors.proto", "BastionIdentity"),
         ("bastion/auth/v1/second_factor_records.proto", "BastionIdentity"),
+        ("bastion/queue/v1/queue.proto", "BastionQueue"),
     ])
     func projectProtosAreCurrent(proto: String, module: String) throws {
         let request = try Protoc.request(files: [proto], root: Protoc.repositoryRoot.appending(path: "proto"))
@@ -76,7 +77,7 @@ import Testing
         let request = try Protoc.request(
             files: [
                 "bastion/health/v1/health.proto", "bastion/echo/v1/echo.proto", "bastion/admin/v1/admin.proto",
-                "bastion/auth/v1/auth.proto", "bastion/auth/v1/two_factor.proto",
+                "bastion/auth/v1/auth.proto", "bastion/auth/v1/two_factor.proto", "bastion/queue/v1/queue.proto",
             ],
             root: Protoc.repositoryRoot.appending(path: "proto"),
             parameter: "ThreatModel=threat-model.md"
