@@ -4,6 +4,7 @@ import BastionBuiltinServices
 import BastionIdentity
 import BastionMetrics
 import BastionPolicy
+import BastionQueue
 import BastionRPC
 import BastionStore
 import BastionTLS
@@ -147,6 +148,12 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "Seconds a passkey challenge stays valid, 1 to 600. (default: 120)")
     var webauthnChallengeLifetime: Int?
 
+    @Option(help: "Messages one client's queue holds before Enqueue is refused. (default: 1000)")
+    var queueMaxMessages: UInt64?
+
+    @Option(help: "Bytes of sealed messages one client's queue holds. (default: 16 MiB)")
+    var queueMaxBytes: UInt64?
+
     func run() async throws {
         let settings = try DaemonSettings.resolve(self)
         // Everything the server creates (store, sockets, backups, certificates) is its own.
@@ -193,11 +200,13 @@ struct BastionDaemon: AsyncParsableCommand {
         policyConfiguration.operatorCertificateFingerprints = settings.operatorCertificateFingerprints
         // The authentication service, when there is a CA to issue client certificates with; its
         // verifier tells the engine who holds a session, a pending registration or a client.
-        let identity = try settings.identityService(store: store, logger: logger)
+        // Each registered client gets a queue in the transaction that registers it (docs/QUEUE.md).
+        let identity = try settings.identityService(store: store, lifecycle: QueueLifecycle(), logger: logger)
         let engine = try PolicyEngine(
             store: store,
             configuration: policyConfiguration,
             verifier: identity?.verifier,
+            ownership: QueueOwnership(store: store),
             secondFactor: identity?.secondFactor,
             logger: logger
         )
@@ -213,6 +222,9 @@ struct BastionDaemon: AsyncParsableCommand {
         EchoService().register(with: &router)
         identity?.service.register(with: &router)
         identity?.twoFactor.register(with: &router)
+        if identity != nil {
+            QueueService(store: store, configuration: settings.queueConfiguration, logger: logger).register(with: &router)
+        }
 
         // The admin service is on the TLS port too (its policy admits only operator
         // certificates there), and alone on the admin socket.

@@ -7,7 +7,7 @@ extension DaemonSettings {
     /// The authentication and second-factor services and their verifiers, or nil when no client
     /// CA key is at hand to issue client certificates with (then registration, login and second
     /// factors are not served).
-    func identityService(store: Store, logger: Logger) throws -> IdentityServices? {
+    func identityService(store: Store, lifecycle: (any ClientLifecycle)? = nil, logger: Logger) throws -> IdentityServices? {
         let authority: CertificateAuthority
         if let clientCA, let clientCAKey {
             authority = try CertificateAuthority(certificatePath: clientCA, privateKeyPath: clientCAKey)
@@ -29,6 +29,7 @@ extension DaemonSettings {
             tokens: tokens,
             authority: authority,
             passwords: passwords,
+            lifecycle: lifecycle,
             logger: logger
         )
         // TOTP secrets are sealed under a key kept beside the store, not in it (docs/IDENTITY.md).

@@ -37,6 +37,8 @@ struct DaemonSettings {
         var webauthnOrigins: [String]?
         var webauthnUserVerification: String?
         var webauthnChallengeLifetime: Int?
+        var queueMaxMessages: UInt64?
+        var queueMaxBytes: UInt64?
     }
 
     var host = "127.0.0.1"
@@ -73,6 +75,9 @@ struct DaemonSettings {
     var supportUsers: Set<String> = []
     /// Passkeys' relying party (DaemonSettings+Passkeys.swift).
     var webAuthn = WebAuthnSettings()
+    /// Per-queue quotas; nil keeps QueueService's defaults.
+    var queueMaxMessages: UInt64?
+    var queueMaxBytes: UInt64?
 
     static func resolve(_ command: BastionDaemon) throws -> DaemonSettings {
         var file = File()
@@ -114,6 +119,8 @@ struct DaemonSettings {
         settings.metricsHost = command.metricsHost ?? file.metricsHost ?? settings.metricsHost
         settings.metricsPort = command.metricsPort ?? file.metricsPort
         settings.webAuthn = try WebAuthnSettings.resolve(command, file, dev: settings.dev)
+        settings.queueMaxMessages = command.queueMaxMessages ?? file.queueMaxMessages
+        settings.queueMaxBytes = command.queueMaxBytes ?? file.queueMaxBytes
         for fingerprint in command.operatorCertFingerprint + (file.operatorCertificateFingerprints ?? []) {
             guard let normalized = Self.normalizeFingerprint(fingerprint) else {
                 throw ValidationError(

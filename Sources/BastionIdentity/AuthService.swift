@@ -55,6 +55,8 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
     let passwords: any PasswordServer
     let configuration: Configuration
     let logger: Logger
+    /// Told of every client registered and user deleted, in the same transaction.
+    let lifecycle: (any ClientLifecycle)?
 
     public init(
         store: Store,
@@ -62,6 +64,7 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
         authority: CertificateAuthority,
         passwords: any PasswordServer,
         configuration: Configuration = Configuration(),
+        lifecycle: (any ClientLifecycle)? = nil,
         logger: Logger
     ) {
         self.store = store
@@ -69,6 +72,7 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
         self.authority = authority
         self.passwords = passwords
         self.configuration = configuration
+        self.lifecycle = lifecycle
         self.logger = logger
     }
 
@@ -148,6 +152,7 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
         }
         let userID = pending.userId
         let role = configuration.defaultRole
+        let lifecycle = self.lifecycle
         try await store.withWriteTransaction { txn in
             guard try txn.get(Self.pendingRegistrations, handle) != nil else {
                 throw RPCError(code: .unauthenticated, message: "the registration expired; start again")
@@ -170,6 +175,10 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
                 $0.signatureKey = keyPackage.signatureKey
                 $0.createdUnixSeconds = now
             })
+            try lifecycle?.clientRegistered(
+                RegisteredClient(fingerprint: issued.fingerprint, userID: userID, initKey: keyPackage.initKey, signatureKey: keyPackage.signatureKey),
+                in: txn
+            )
             try txn.delete(Self.pendingRegistrations, handle)
             try txn.delete(Self.pendingUserIDs, userID)
         }
@@ -277,6 +286,7 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
         // and redeemed a second factor bound to this request (TwoFactorVerifier); the password
         // is proved afresh here.
         let userID = try await provePassword(handle: request.loginHandle, ke3: request.ke3, expectedUser: request.userId)
+        let lifecycle = self.lifecycle
         let removed = try await store.withWriteTransaction { txn -> Int in
             guard try txn.get(Self.users, userID) != nil else { throw RPCError(code: .notFound, message: "no such user") }
             let fingerprints = try txn.primaryKeys(Self.clientsByUser, userID)
@@ -285,6 +295,7 @@ public struct AuthService: Bastion_Auth_V1_AuthService {
             _ = try txn.delete(Self.loginFailures, "user:\(userID)")
             try TwoFactorService.removeAll(for: userID, in: txn)
             try SessionTokens.revokeAll(for: userID, in: txn)
+            try lifecycle?.userDeleted(userID, in: txn)
             return fingerprints.count
         }
         logger.notice("account deleted", metadata: ["user": "\(userID)", "clients": "\(removed)"])
