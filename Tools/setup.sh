@@ -3,8 +3,9 @@
 # protoc and the C libraries from Debian, and from PyPI the reference Python `protobuf`, pytest,
 # `cryptography` (the HKDF reference in BastionCryptoTests), `opaque-ke-py` (the independent
 # OPAQUE implementation of the interoperability tests), `pyotp` (the TOTP reference),
-# `argon2-cffi` (the Argon2id reference) and `fido2` (WebAuthn data types for the passkey tests'
-# software authenticator, and the reference parser).
+# `argon2-cffi` (the Argon2id reference), `fido2` (WebAuthn data types for the passkey tests'
+# software authenticator, and the reference parser) and `PyNaCl` (opens the queue service's sealed
+# envelopes).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ python_opaque_ke="opaque-ke-py==0.1.0"                # Rust opaque-ke 4.0.1 (RF
 python_pyotp="pyotp==2.12.0"                          # the TOTP reference for BastionIdentityTests
 python_argon2="argon2-cffi==23.1.0"                   # the Argon2id reference for security answers
 python_fido2="fido2==2.2.1"                           # WebAuthn: passkey vectors and the Python client's passkeys
+python_pynacl="PyNaCl==1.6.2"                         # an independent libsodium binding: opens sealed queue messages
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -67,5 +69,9 @@ fi
 if ! python3 -c 'import fido2, importlib.metadata, sys; sys.exit(importlib.metadata.version("fido2") != "2.2.1")' 2>/dev/null; then
     echo "==> installing $python_fido2 for python3"
     python3 -m pip install --quiet --disable-pip-version-check "$python_fido2" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
+if ! python3 -c 'import nacl, sys; sys.exit(nacl.__version__ != "1.6.2")' 2>/dev/null; then
+    echo "==> installing $python_pynacl for python3"
+    python3 -m pip install --quiet --disable-pip-version-check "$python_pynacl" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 fi
 echo "==> dependencies are in place"

@@ -9,7 +9,7 @@ struct BastionCommand: AsyncParsableCommand {
         subcommands: [
             HealthCommand.self, RegisterCommand.self, LoginCommand.self, WhoAmICommand.self, LogoutCommand.self,
             DeleteAccountCommand.self, DevCertCommand.self, BackupCommand.self, BenchCommand.self, AdminCommand.self,
-            AuditCommand.self, FactorsCommand.self, AccessCodeCommand.self,
+            AuditCommand.self, FactorsCommand.self, AccessCodeCommand.self, QueueCommand.self,
         ]
     )
 }

@@ -24,6 +24,7 @@ files=(
     bastion/auth/v1/auth.proto
     bastion/auth/v1/two_factor.proto
     bastion/auth/v1/second_factors.proto
+    bastion/queue/v1/queue.proto
 )
 
 command -v protoc >/dev/null || { echo "generate.sh: protoc not found (apt-get install protobuf-compiler)" >&2; exit 1; }

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// The Python client's queue flows (Tools/clients/python/tests/test_queue_server.py) against real
+/// `bastiond --dev` processes, with the `bastion` CLI as the Swift client: messages exchanged over
+/// TLS, every refusal, and acknowledged messages surviving a SIGKILL of the server.
+@Suite struct PythonQueueTests {
+    static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Tools/clients/python")
+
+    static var binaries: URL {
+        get throws {
+            URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).deletingLastPathComponent()
+        }
+    }
+
+    @Test func pythonAndCLIQueueFlowsAgainstBastiond() async throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["BASTION_QUEUE_BASTIOND"] = try Self.binaries.appendingPathComponent("bastiond").path
+        environment["BASTION_QUEUE_CLI"] = try Self.binaries.appendingPathComponent("bastion").path
+        environment["PYTHONPATH"] = Self.package.path
+        let (status, output) = try await runProgram(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                Self.package.appendingPathComponent("tests/test_queue_server.py").path,
+            ],
+            environment: environment
+        )
+        #expect(
+            status == 0,
+            "pytest failed (needs python3 with pytest, protobuf==4.21.12, cryptography and PyNaCl; Tools/setup.sh):\n\(output)"
+        )
+        #expect(output.contains("3 passed"), "\(output)")
+        #expect(!output.contains("skipped"), "the queue tests must run, not skip:\n\(output)")
+    }
+}
+
+/// Runs a program to its end without blocking the concurrency pool; returns its status and
+/// output (stdout and stderr together).
+func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    let (terminations, termination) = AsyncStream<Int32>.makeStream()
+    process.terminationHandler = { process in
+        termination.yield(process.terminationStatus)
+        termination.finish()
+    }
+    let output: Task<Data, Never> = Task.detached {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
+        }
+    }
+    try process.run()
+    var status: Int32 = -1
+    for await terminationStatus in terminations { status = terminationStatus }
+    return (status, String(decoding: await output.value, as: UTF8.self))
+}
