@@ -42,6 +42,13 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
         .executableTarget(
+            name: "FuzzQueueRequests",
+            dependencies: [
+                .product(name: "BastionQueue", package: "Bastion")
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .executableTarget(
             name: "FuzzSecondFactorInput",
             dependencies: [
                 .product(name: "BastionIdentity", package: "Bastion")
