@@ -25,6 +25,7 @@ import Testing
                     "--ignore", Self.package.appendingPathComponent("tests/test_auth_server.py").path,
                     "--ignore", Self.package.appendingPathComponent("tests/test_two_factor_server.py").path,
                     "--ignore", Self.package.appendingPathComponent("tests/test_passkeys_server.py").path,
+                    "--ignore", Self.package.appendingPathComponent("tests/test_queue_server.py").path,
                 ],
                 environment: environment
             )
