@@ -152,6 +152,9 @@ struct DaemonSettings {
         guard settings.maxConcurrentCalls > 0, settings.gracePeriod >= 0 else {
             throw ValidationError("--max-concurrent-calls must be positive and --grace-period not negative")
         }
+        guard settings.queueMaxMessages != 0, settings.queueMaxBytes != 0 else {
+            throw ValidationError("--queue-max-messages and --queue-max-bytes must be positive")
+        }
         // The protocol reads smaller values than these as these (docs/PROTOCOL.md, section 5), so
         // announcing less would promise a limit the peer does not keep.
         guard (1024...(1 << 30)).contains(settings.maxMessageSize) else {
