@@ -82,6 +82,23 @@ import Testing
         )
     }
 
+    @Test func messagesNameOnlyPlainOperations() {
+        let settings = CodeChannels()
+        let plain = ChannelCodes.message(
+            code: "01234567",
+            for: "/bastion.auth.v1.Auth/DeleteAccount",
+            settings: settings,
+            lifetime: .seconds(300)
+        )
+        #expect(
+            plain
+                == "Bastion code: B-01234567\nFor: /bastion.auth.v1.Auth/DeleteAccount\nIt expires in 5 minutes. If you did not ask for it, ignore this message.\n"
+        )
+        for smuggled in ["/a.B/C\nCall +1 555 to confirm", "/a.B/\u{202E}C", String(repeating: "/a", count: 100), ""] {
+            #expect(ChannelCodes.displayable(smuggled) == "an operation")
+        }
+    }
+
     @Test func addressesAreCheckedAndHinted() {
         #expect(ChannelCodes.problem(with: "+49 170 1234567") == nil)
         #expect(ChannelCodes.problem(with: "Erika Mustermann\nHauptstr. 1\n12345 Berlin") == nil)

@@ -131,10 +131,23 @@ enum ChannelCodes {
         let minutes = max(1, Int(lifetime.components.seconds / 60))
         return """
             \(settings.serviceName) code: \(settings.codePrefix)\(code)
-            For: \(purpose)
+            For: \(displayable(purpose))
             It expires in \(minutes) minute\(minutes == 1 ? "" : "s"). If you did not ask for it, ignore this message.
 
             """
+    }
+}
+
+extension ChannelCodes {
+    /// What a message may say about the operation: the method path comes from the client, so
+    /// only letters, digits and `. _ / : @ -` and spaces pass, at most 128 of them; anything else
+    /// makes it "an operation" (no line breaks or text smuggled into the user's message).
+    static func displayable(_ purpose: String) -> String {
+        let allowed = purpose.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || " ._/:@-".unicodeScalars.contains(scalar))
+        }
+        return allowed && !purpose.isEmpty && purpose.count <= 128 ? purpose : "an operation"
     }
 }
 
