@@ -151,6 +151,13 @@ def carol() -> Iterator[User]:
 
 
 @pytest.fixture(scope="module")
+def frank() -> Iterator[User]:
+    user = User("pk-frank")
+    yield user
+    user.close()
+
+
+@pytest.fixture(scope="module")
 def erin() -> Iterator[User]:
     user = User("pk-erin")
     yield user
@@ -252,6 +259,23 @@ def test_registration_challenges_serve_once_and_credentials_are_unique(erin: Use
         finish_registration(erin, data, b"\xa1\x63fmt\x9f")
     with pytest.raises(InvalidArgument, match="client_data_json"):
         finish_registration(erin, b"{not json", attestation_object)
+
+
+def test_a_removed_passkey_frees_its_credential_id(frank: User) -> None:
+    authenticator = passkeys.SoftwareAuthenticator()
+    data, attestation_object = attempt(frank, authenticator)
+    factor = finish_registration(frank, data, attestation_object)
+    remove = two_factor_pb2.RemoveFactorRequest(factor_id=factor.factor_id)
+    passkeys.with_token(
+        lambda metadata: frank.stub.call("RemoveFactor", remove, two_factor_pb2.RemoveFactorResponse, metadata=metadata),
+        passkeys.prover(frank.channel, frank.authenticator, ORIGIN),
+        frank.session.metadata(),
+    )
+    assert factor.factor_id not in {listed.factor_id for listed in two_factor.list_factors(frank.channel, frank.session)}
+    # The same credential registers again under a fresh challenge: removal freed its id.
+    options = begin_registration(frank)
+    again = finish_registration(frank, passkeys.client_data("webauthn.create", options.challenge, ORIGIN), attestation_object)
+    assert again.passkey_credential_id == factor.passkey_credential_id
 
 
 # MARK: Assertions
