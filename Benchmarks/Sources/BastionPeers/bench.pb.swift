@@ -320,15 +320,17 @@ extension Bastion_Bench_V1_Item {
             case 18:
                 self.title = try reader.readString()
             case 26:
-                ProtobufReader.append(try reader.readString(), to: &self.tags)
+                reader.reserveRepeated(&self.tags, tag: 26)
+                self.tags.append(try reader.readString())
             case 33:
                 self.price = try reader.readDouble()
             case 40:
                 self.quantity = try reader.readUInt32()
             case 50:
+                reader.reserveRepeated(&self.attributes, tag: 50)
                 var value = Bastion_Bench_V1_Attribute()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.attributes)
+                self.attributes.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -407,11 +409,13 @@ extension Bastion_Bench_V1_Nested {
                 try reader.readMessage(into: &value)
                 self.address = value
             case 34:
+                reader.reserveRepeated(&self.items, tag: 34)
                 var value = Bastion_Bench_V1_Item()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.items)
+                self.items.append(value)
             case 40:
-                ProtobufReader.append(try reader.readInt32(), to: &self.scores)
+                reader.reserveRepeated(&self.scores, tag: 40)
+                self.scores.append(try reader.readInt32())
             case 42:
                 try reader.readPackedVarints(into: &self.scores) { Int32(truncatingIfNeeded: $0) }
             case 50:
@@ -494,27 +498,33 @@ extension Bastion_Bench_V1_Large {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 8:
-                ProtobufReader.append(try reader.readInt64(), to: &self.ids)
+                reader.reserveRepeated(&self.ids, tag: 8)
+                self.ids.append(try reader.readInt64())
             case 10:
                 try reader.readPackedVarints(into: &self.ids) { Int64(bitPattern: $0) }
             case 16:
-                ProtobufReader.append(try reader.readSInt32(), to: &self.deltas)
+                reader.reserveRepeated(&self.deltas, tag: 16)
+                self.deltas.append(try reader.readSInt32())
             case 18:
                 try reader.readPackedVarints(into: &self.deltas) { ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }
             case 25:
-                ProtobufReader.append(try reader.readDouble(), to: &self.values)
+                reader.reserveRepeated(&self.values, tag: 25)
+                self.values.append(try reader.readDouble())
             case 26:
                 try reader.readPackedFixed64(into: &self.values) { Double(bitPattern: $0) }
             case 37:
-                ProtobufReader.append(try reader.readFixed32(), to: &self.counters)
+                reader.reserveRepeated(&self.counters, tag: 37)
+                self.counters.append(try reader.readFixed32())
             case 34:
                 try reader.readPackedFixed32(into: &self.counters) { $0 }
             case 42:
-                ProtobufReader.append(try reader.readString(), to: &self.labels)
+                reader.reserveRepeated(&self.labels, tag: 42)
+                self.labels.append(try reader.readString())
             case 50:
+                reader.reserveRepeated(&self.records, tag: 50)
                 var value = Bastion_Bench_V1_Small()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.records)
+                self.records.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

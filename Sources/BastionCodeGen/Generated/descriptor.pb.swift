@@ -1029,9 +1029,10 @@ extension Google_Protobuf_FileDescriptorSet {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.file, tag: 10)
                 var value = Google_Protobuf_FileDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.file)
+                self.file.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1148,23 +1149,28 @@ extension Google_Protobuf_FileDescriptorProto {
             case 18:
                 self.`package` = try reader.readString()
             case 26:
-                ProtobufReader.append(try reader.readString(), to: &self.dependency)
+                reader.reserveRepeated(&self.dependency, tag: 26)
+                self.dependency.append(try reader.readString())
             case 34:
+                reader.reserveRepeated(&self.messageType, tag: 34)
                 var value = Google_Protobuf_DescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.messageType)
+                self.messageType.append(value)
             case 42:
+                reader.reserveRepeated(&self.enumType, tag: 42)
                 var value = Google_Protobuf_EnumDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.enumType)
+                self.enumType.append(value)
             case 50:
+                reader.reserveRepeated(&self.service, tag: 50)
                 var value = Google_Protobuf_ServiceDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.service)
+                self.service.append(value)
             case 58:
+                reader.reserveRepeated(&self.`extension`, tag: 58)
                 var value = Google_Protobuf_FieldDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.`extension`)
+                self.`extension`.append(value)
             case 66:
                 var value = self.options ?? .init()
                 self.options = nil
@@ -1176,11 +1182,13 @@ extension Google_Protobuf_FileDescriptorProto {
                 try reader.readMessage(into: &value)
                 self.sourceCodeInfo = value
             case 80:
-                ProtobufReader.append(try reader.readInt32(), to: &self.publicDependency)
+                reader.reserveRepeated(&self.publicDependency, tag: 80)
+                self.publicDependency.append(try reader.readInt32())
             case 82:
                 try reader.readPackedVarints(into: &self.publicDependency) { Int32(truncatingIfNeeded: $0) }
             case 88:
-                ProtobufReader.append(try reader.readInt32(), to: &self.weakDependency)
+                reader.reserveRepeated(&self.weakDependency, tag: 88)
+                self.weakDependency.append(try reader.readInt32())
             case 90:
                 try reader.readPackedVarints(into: &self.weakDependency) { Int32(truncatingIfNeeded: $0) }
             case 98:
@@ -1303,40 +1311,48 @@ extension Google_Protobuf_DescriptorProto {
             case 10:
                 self.name = try reader.readString()
             case 18:
+                reader.reserveRepeated(&self.field, tag: 18)
                 var value = Google_Protobuf_FieldDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.field)
+                self.field.append(value)
             case 26:
+                reader.reserveRepeated(&self.nestedType, tag: 26)
                 var value = Google_Protobuf_DescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.nestedType)
+                self.nestedType.append(value)
             case 34:
+                reader.reserveRepeated(&self.enumType, tag: 34)
                 var value = Google_Protobuf_EnumDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.enumType)
+                self.enumType.append(value)
             case 42:
+                reader.reserveRepeated(&self.extensionRange, tag: 42)
                 var value = Google_Protobuf_DescriptorProto.ExtensionRange()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.extensionRange)
+                self.extensionRange.append(value)
             case 50:
+                reader.reserveRepeated(&self.`extension`, tag: 50)
                 var value = Google_Protobuf_FieldDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.`extension`)
+                self.`extension`.append(value)
             case 58:
                 var value = self.options ?? .init()
                 self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 66:
+                reader.reserveRepeated(&self.oneofDecl, tag: 66)
                 var value = Google_Protobuf_OneofDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.oneofDecl)
+                self.oneofDecl.append(value)
             case 74:
+                reader.reserveRepeated(&self.reservedRange, tag: 74)
                 var value = Google_Protobuf_DescriptorProto.ReservedRange()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.reservedRange)
+                self.reservedRange.append(value)
             case 82:
-                ProtobufReader.append(try reader.readString(), to: &self.reservedName)
+                reader.reserveRepeated(&self.reservedName, tag: 82)
+                self.reservedName.append(try reader.readString())
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1463,9 +1479,10 @@ extension Google_Protobuf_ExtensionRangeOptions {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1697,20 +1714,23 @@ extension Google_Protobuf_EnumDescriptorProto {
             case 10:
                 self.name = try reader.readString()
             case 18:
+                reader.reserveRepeated(&self.value, tag: 18)
                 var value = Google_Protobuf_EnumValueDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.value)
+                self.value.append(value)
             case 26:
                 var value = self.options ?? .init()
                 self.options = nil
                 try reader.readMessage(into: &value)
                 self.options = value
             case 34:
+                reader.reserveRepeated(&self.reservedRange, tag: 34)
                 var value = Google_Protobuf_EnumDescriptorProto.EnumReservedRange()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.reservedRange)
+                self.reservedRange.append(value)
             case 42:
-                ProtobufReader.append(try reader.readString(), to: &self.reservedName)
+                reader.reserveRepeated(&self.reservedName, tag: 42)
+                self.reservedName.append(try reader.readString())
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1850,9 +1870,10 @@ extension Google_Protobuf_ServiceDescriptorProto {
             case 10:
                 self.name = try reader.readString()
             case 18:
+                reader.reserveRepeated(&self.method, tag: 18)
                 var value = Google_Protobuf_MethodDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.method)
+                self.method.append(value)
             case 26:
                 var value = self.options ?? .init()
                 self.options = nil
@@ -2113,9 +2134,10 @@ extension Google_Protobuf_FileOptions {
             case 362:
                 self.rubyPackage = try reader.readString()
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2181,9 +2203,10 @@ extension Google_Protobuf_MessageOptions {
             case 56:
                 self.mapEntry = try reader.readBool()
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2282,9 +2305,10 @@ extension Google_Protobuf_FieldOptions {
             case 120:
                 self.unverifiedLazy = try reader.readBool()
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2322,9 +2346,10 @@ extension Google_Protobuf_OneofOptions {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2376,9 +2401,10 @@ extension Google_Protobuf_EnumOptions {
             case 24:
                 self.deprecated = try reader.readBool()
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2423,9 +2449,10 @@ extension Google_Protobuf_EnumValueOptions {
             case 8:
                 self.deprecated = try reader.readBool()
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2470,9 +2497,10 @@ extension Google_Protobuf_ServiceOptions {
             case 264:
                 self.deprecated = try reader.readBool()
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2530,9 +2558,10 @@ extension Google_Protobuf_MethodOptions {
                     reader.keepUnknownEnumValue(raw, fieldNumber: 34, in: &self.unknownFields)
                 }
             case 7994:
+                reader.reserveRepeated(&self.uninterpretedOption, tag: 7994)
                 var value = Google_Protobuf_UninterpretedOption()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.uninterpretedOption)
+                self.uninterpretedOption.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2600,9 +2629,10 @@ extension Google_Protobuf_UninterpretedOption {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 18:
+                reader.reserveRepeated(&self.name, tag: 18)
                 var value = Google_Protobuf_UninterpretedOption.NamePart()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.name)
+                self.name.append(value)
             case 26:
                 self.identifierValue = try reader.readString()
             case 32:
@@ -2691,9 +2721,10 @@ extension Google_Protobuf_SourceCodeInfo {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.location, tag: 10)
                 var value = Google_Protobuf_SourceCodeInfo.Location()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.location)
+                self.location.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2758,11 +2789,13 @@ extension Google_Protobuf_SourceCodeInfo.Location {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 8:
-                ProtobufReader.append(try reader.readInt32(), to: &self.path)
+                reader.reserveRepeated(&self.path, tag: 8)
+                self.path.append(try reader.readInt32())
             case 10:
                 try reader.readPackedVarints(into: &self.path) { Int32(truncatingIfNeeded: $0) }
             case 16:
-                ProtobufReader.append(try reader.readInt32(), to: &self.span)
+                reader.reserveRepeated(&self.span, tag: 16)
+                self.span.append(try reader.readInt32())
             case 18:
                 try reader.readPackedVarints(into: &self.span) { Int32(truncatingIfNeeded: $0) }
             case 26:
@@ -2770,7 +2803,8 @@ extension Google_Protobuf_SourceCodeInfo.Location {
             case 34:
                 self.trailingComments = try reader.readString()
             case 50:
-                ProtobufReader.append(try reader.readString(), to: &self.leadingDetachedComments)
+                reader.reserveRepeated(&self.leadingDetachedComments, tag: 50)
+                self.leadingDetachedComments.append(try reader.readString())
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2805,9 +2839,10 @@ extension Google_Protobuf_GeneratedCodeInfo {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.annotation, tag: 10)
                 var value = Google_Protobuf_GeneratedCodeInfo.Annotation()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.annotation)
+                self.annotation.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -2858,7 +2893,8 @@ extension Google_Protobuf_GeneratedCodeInfo.Annotation {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 8:
-                ProtobufReader.append(try reader.readInt32(), to: &self.path)
+                reader.reserveRepeated(&self.path, tag: 8)
+                self.path.append(try reader.readInt32())
             case 10:
                 try reader.readPackedVarints(into: &self.path) { Int32(truncatingIfNeeded: $0) }
             case 18:

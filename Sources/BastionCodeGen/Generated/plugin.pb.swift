@@ -256,7 +256,8 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
-                ProtobufReader.append(try reader.readString(), to: &self.fileToGenerate)
+                reader.reserveRepeated(&self.fileToGenerate, tag: 10)
+                self.fileToGenerate.append(try reader.readString())
             case 18:
                 self.parameter = try reader.readString()
             case 26:
@@ -265,9 +266,10 @@ extension Google_Protobuf_Compiler_CodeGeneratorRequest {
                 try reader.readMessage(into: &value)
                 self.compilerVersion = value
             case 122:
+                reader.reserveRepeated(&self.protoFile, tag: 122)
                 var value = Google_Protobuf_FileDescriptorProto()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.protoFile)
+                self.protoFile.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -316,9 +318,10 @@ extension Google_Protobuf_Compiler_CodeGeneratorResponse {
             case 16:
                 self.supportedFeatures = try reader.readUInt64()
             case 122:
+                reader.reserveRepeated(&self.file, tag: 122)
                 var value = Google_Protobuf_Compiler_CodeGeneratorResponse.File()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.file)
+                self.file.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

@@ -443,7 +443,8 @@ struct MessageRenderer {
             readValue(field.kind, number: field.number, assign: { "\(name) = \($0)" }, into: &printer,
                       existing: "\(name) ?? .init()", release: "\(name) = nil")
         case .repeated:
-            readValue(field.kind, number: field.number, assign: { "ProtobufReader.append(\($0), to: &\(name))" }, into: &printer)
+            printer.line("reader.reserveRepeated(&\(name), tag: \(field.tag))")
+            readValue(field.kind, number: field.number, assign: { "\(name).append(\($0))" }, into: &printer)
             if isPackable(field.kind) {
                 printer.outdent()
                 printer.line("case \(field.packedTag):")

@@ -36,6 +36,47 @@ extension ProtobufReader {
         }
     }
 
+    /// The number of fields with tag `tag` in `[start, end)`, which begins at a tag; for
+    /// ``reserveRepeated(_:tag:)``. Walks the fields without decoding them, and stops early (with
+    /// the count so far) at the end of a group, at a nested group, and at anything malformed,
+    /// which the decoder will report when it gets there.
+    @usableFromInline @inline(never)
+    static func countFields(_ tag: UInt32, from start: UnsafeRawPointer, end: UnsafeRawPointer) -> Int {
+        var count = 0
+        var position = start
+        while position < end {
+            var (raw, length) = (UInt64(position.load(as: UInt8.self)), 1)
+            if raw >= 0x80 {
+                (raw, length) = decodeVarint(position, end: end)
+                guard length != 0 else { break }
+            }
+            position += length
+            if raw == UInt64(tag) { count &+= 1 }
+            switch raw & 7 {
+            case 0:
+                // A varint: its last byte is the first one below 0x80.
+                while position < end && position.load(as: UInt8.self) >= 0x80 { position += 1 }
+                position += 1
+            case 1:
+                position += 8
+            case 2:
+                var (size, sizeLength) = (UInt64(position < end ? position.load(as: UInt8.self) : 0x80), 1)
+                if size >= 0x80 {
+                    (size, sizeLength) = decodeVarint(position, end: end)
+                    guard sizeLength != 0 else { return count }
+                }
+                guard size <= UInt64(end - position - sizeLength) else { return count }
+                position += sizeLength + Int(size)
+            case 5:
+                position += 4
+            default:
+                // A group's start or end, or an invalid wire type.
+                return count
+            }
+        }
+        return count
+    }
+
     /// Decodes the varint at `start` (which may be a single byte), reading nothing at or after
     /// `end`: its value and its length in bytes, or a length of 0 if it is truncated or longer
     /// than ten bytes. It throws nothing and touches no reader, so calling it costs little.

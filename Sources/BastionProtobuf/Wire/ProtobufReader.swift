@@ -197,6 +197,27 @@ public struct ProtobufReader {
         array.append(element)
     }
 
+    /// Before the first element of a repeated field that is not packed (strings, bytes,
+    /// messages, or scalars sent unpacked), counts the field's occurrences in the rest of the
+    /// message and reserves room for all of them, so that the array is allocated once at its
+    /// final size instead of doubling (10,000 strings would otherwise allocate and copy about
+    /// twice their final array, and touch that much fresh memory). Call it right after the tag.
+    ///
+    /// In the last 512 bytes of a message the walk costs more than growing a short array, so
+    /// there the first element reserves room for four (three tags or two attributes then grow
+    /// once). The count only sizes the array: it never exceeds half the bytes left, and a count
+    /// that turns out wrong (malformed input past this point) costs nothing but capacity.
+    @inlinable @inline(__always)
+    public func reserveRepeated<Element>(_ array: inout [Element], tag: UInt32) {
+        if _slowPath(array.capacity == 0) {
+            if end - tagStart < 512 {
+                array.reserveCapacity(4)
+            } else {
+                array.reserveCapacity(ProtobufReader.countFields(tag, from: tagStart, end: end))
+            }
+        }
+    }
+
     // MARK: Packed repeated values
 
     /// Calls `readElement` for each element of a packed field's payload.

@@ -1,29 +1,42 @@
 /// UTF-8 validation and `String` creation for decoded `string` fields.
 ///
-/// `String(validating:as:)` goes through the standard library's unspecialised generic path (a
-/// metadata lookup per call). This checks eight bytes at a time for ASCII, validates anything else
-/// against Unicode's table of well-formed byte sequences (Table 3-7: no overlong forms, no
-/// surrogates, nothing above U+10FFFF, no truncated sequences), and only then builds the string
-/// with `String(decoding:as:)`, which would otherwise repair invalid input instead of rejecting it.
+/// Every public way of making a `String` from bytes validates them again inside the standard
+/// library, and `String(decoding:as:)` repairs invalid input instead of rejecting it. This checks
+/// eight bytes at a time for ASCII and validates anything else against Unicode's table of
+/// well-formed byte sequences (Table 3-7: no overlong forms, no surrogates, nothing above
+/// U+10FFFF, no truncated sequences). Then:
+///
+/// - 15 bytes and fewer (stored inline in the `String`, no allocation):
+///   `String(unsafeUninitializedCapacity:initializingUTF8With:)`, which the profile showed to be
+///   the cheapest way to build a small string (its own check of the few bytes included).
+/// - longer strings: the bytes go to the standard library as an already validated `UTF8Span`
+///   (`UTF8Span(unchecked:isKnownASCII:)`), which `String(copying:)` copies without validating
+///   them a second time; ASCII strings keep the standard library's ASCII flag.
 @usableFromInline
 enum ProtobufUTF8 {
     /// The string `bytes` hold, or nil if they are not well-formed UTF-8.
     @usableFromInline
     static func string(_ bytes: UnsafeRawPointer, count: Int) -> String? {
-        guard isValid(bytes, count: count) else { return nil }
+        let isASCII = isASCII(bytes, count: count)
+        guard isASCII || isValidMultibyte(bytes, count: count) else { return nil }
         if count <= 15 {
-            // Strings this short are stored inline (no allocation), and the standard library
-            // builds them about 50 instructions faster from a buffer it initialises itself than
-            // from `String(decoding:as:)`, which copies byte by byte.
             return String(unsafeUninitializedCapacity: count) { buffer in
                 UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes, byteCount: count)
                 return count
             }
         }
-        return String(
-            decoding: UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: UInt8.self), count: count),
-            as: UTF8.self
-        )
+        return largeString(bytes, count: count, isASCII: isASCII)
+    }
+
+    /// Makes a string of more than 15 bytes known to be well-formed UTF-8 (and known to be ASCII
+    /// when `isASCII` is true), without validating them again.
+    @inline(__always)
+    static func largeString(_ bytes: UnsafeRawPointer, count: Int, isASCII: Bool) -> String {
+        let buffer = UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: UInt8.self), count: count)
+        if #available(macOS 26, iOS 26, watchOS 26, tvOS 26, visionOS 26, *) {
+            return String(copying: UTF8Span(unchecked: Span(_unsafeElements: buffer), isKnownASCII: isASCII))
+        }
+        return String(decoding: buffer, as: UTF8.self)
     }
 
     /// Whether `bytes` are well-formed UTF-8.

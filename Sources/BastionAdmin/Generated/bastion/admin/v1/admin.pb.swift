@@ -257,9 +257,10 @@ extension Bastion_Admin_V1_ListMethodsResponse {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.methods, tag: 10)
                 var value = Bastion_Admin_V1_MethodStatus()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.methods)
+                self.methods.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -652,9 +653,10 @@ extension Bastion_Admin_V1_ListAuditEntriesResponse {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.entries, tag: 10)
                 var value = Bastion_Policy_V1_AuditEntry()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.entries)
+                self.entries.append(value)
             case 16:
                 self.nextSequence = try reader.readUInt64()
             default:

@@ -679,9 +679,10 @@ extension Bastion_Auth_V1_ListFactorsResponse {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.factors, tag: 10)
                 var value = Bastion_Auth_V1_Factor()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.factors)
+                self.factors.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -789,7 +790,8 @@ extension Bastion_Auth_V1_GenerateRecoveryCodesResponse {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
-                ProtobufReader.append(try reader.readString(), to: &self.codes)
+                reader.reserveRepeated(&self.codes, tag: 10)
+                self.codes.append(try reader.readString())
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -883,9 +885,10 @@ extension Bastion_Auth_V1_InitiateTwoFactorResponse {
             case 24:
                 self.attemptsLeft = try reader.readUInt32()
             case 34:
+                reader.reserveRepeated(&self.factors, tag: 34)
                 var value = Bastion_Auth_V1_Factor()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.factors)
+                self.factors.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -1128,11 +1131,13 @@ extension Bastion_Auth_V1_BeginPasskeyRegistrationResponse {
             case 42:
                 self.userName = try reader.readString()
             case 48:
-                ProtobufReader.append(try reader.readSInt32(), to: &self.algorithms)
+                reader.reserveRepeated(&self.algorithms, tag: 48)
+                self.algorithms.append(try reader.readSInt32())
             case 50:
                 try reader.readPackedVarints(into: &self.algorithms) { ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }
             case 58:
-                ProtobufReader.append(try reader.readBytes(), to: &self.excludeCredentialIds)
+                reader.reserveRepeated(&self.excludeCredentialIds, tag: 58)
+                self.excludeCredentialIds.append(try reader.readBytes())
             case 66:
                 self.userVerification = try reader.readString()
             case 72:
@@ -1305,7 +1310,8 @@ extension Bastion_Auth_V1_BeginPasskeyAssertionResponse {
             case 18:
                 self.rpId = try reader.readString()
             case 26:
-                ProtobufReader.append(try reader.readBytes(), to: &self.allowCredentialIds)
+                reader.reserveRepeated(&self.allowCredentialIds, tag: 26)
+                self.allowCredentialIds.append(try reader.readBytes())
             case 34:
                 self.userVerification = try reader.readString()
             case 40:

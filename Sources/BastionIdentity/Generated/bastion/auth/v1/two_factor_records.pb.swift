@@ -312,7 +312,8 @@ extension Bastion_Auth_V1_FactorRecord {
             case 104:
                 self.lastAcceptedStep = try reader.readInt64()
             case 162:
-                ProtobufReader.append(try reader.readBytes(), to: &self.recoveryCodeHashes)
+                reader.reserveRepeated(&self.recoveryCodeHashes, tag: 162)
+                self.recoveryCodeHashes.append(try reader.readBytes())
             case 168:
                 self.recoveryCodeLastUsedUnixMillis = try reader.readInt64()
             case 242:
@@ -428,9 +429,10 @@ extension Bastion_Auth_V1_ChallengeRecord {
             case 48:
                 self.maxAttempts = try reader.readUInt32()
             case 242:
+                reader.reserveRepeated(&self.channelCodes, tag: 242)
                 var value = Bastion_Auth_V1_ChannelCodeRecord()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.channelCodes)
+                self.channelCodes.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

@@ -426,9 +426,10 @@ extension Bastion_Policy_V1_Integrity {
             case 26:
                 self.remark = try reader.readString()
             case 34:
+                reader.reserveRepeated(&self.checks, tag: 34)
                 var value = Bastion_Policy_V1_Check()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.checks)
+                self.checks.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -536,9 +537,10 @@ extension Bastion_Policy_V1_Confidentiality {
             case 26:
                 self.remark = try reader.readString()
             case 34:
+                reader.reserveRepeated(&self.checks, tag: 34)
                 var value = Bastion_Policy_V1_Check()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.checks)
+                self.checks.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -717,9 +719,10 @@ extension Bastion_Policy_V1_SpamPrevention {
             case 26:
                 self.remark = try reader.readString()
             case 34:
+                reader.reserveRepeated(&self.rateLimits, tag: 34)
                 var value = Bastion_Policy_V1_RateLimit()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.rateLimits)
+                self.rateLimits.append(value)
             case 42:
                 var value = self.proofOfWork ?? .init()
                 self.proofOfWork = nil

@@ -252,9 +252,10 @@ extension RPCCallHeader {
             case 16:
                 self.timeoutMillis = try reader.readUInt64()
             case 26:
+                reader.reserveRepeated(&self.metadata, tag: 26)
                 var value = RPCMetadataEntry()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.metadata)
+                self.metadata.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -289,9 +290,10 @@ extension RPCResponseHeader {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.metadata, tag: 10)
                 var value = RPCMetadataEntry()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.metadata)
+                self.metadata.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -402,9 +404,10 @@ extension RPCCallTrailer {
                 try reader.readMessage(into: &value)
                 self.details = value
             case 34:
+                reader.reserveRepeated(&self.metadata, tag: 34)
                 var value = RPCMetadataEntry()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.metadata)
+                self.metadata.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

@@ -179,7 +179,8 @@ extension Bastion_Testing_V1_Keywords {
             case 34:
                 self.`default` = try reader.readString()
             case 40:
-                ProtobufReader.append(try reader.readInt32(), to: &self.`protocol`)
+                reader.reserveRepeated(&self.`protocol`, tag: 40)
+                self.`protocol`.append(try reader.readInt32())
             case 42:
                 try reader.readPackedVarints(into: &self.`protocol`) { Int32(truncatingIfNeeded: $0) }
             default:
@@ -575,39 +576,49 @@ extension Bastion_Testing_V1_Everything {
             case 185:
                 self.oDouble = try reader.readDouble()
             case 240:
-                ProtobufReader.append(try reader.readInt32(), to: &self.rInt32)
+                reader.reserveRepeated(&self.rInt32, tag: 240)
+                self.rInt32.append(try reader.readInt32())
             case 242:
                 try reader.readPackedVarints(into: &self.rInt32) { Int32(truncatingIfNeeded: $0) }
             case 248:
-                ProtobufReader.append(try reader.readSInt64(), to: &self.rSint64)
+                reader.reserveRepeated(&self.rSint64, tag: 248)
+                self.rSint64.append(try reader.readSInt64())
             case 250:
                 try reader.readPackedVarints(into: &self.rSint64) { ZigZag.decode($0) }
             case 261:
-                ProtobufReader.append(try reader.readFixed32(), to: &self.rFixed32)
+                reader.reserveRepeated(&self.rFixed32, tag: 261)
+                self.rFixed32.append(try reader.readFixed32())
             case 258:
                 try reader.readPackedFixed32(into: &self.rFixed32) { $0 }
             case 265:
-                ProtobufReader.append(try reader.readDouble(), to: &self.rDouble)
+                reader.reserveRepeated(&self.rDouble, tag: 265)
+                self.rDouble.append(try reader.readDouble())
             case 266:
                 try reader.readPackedFixed64(into: &self.rDouble) { Double(bitPattern: $0) }
             case 272:
-                ProtobufReader.append(try reader.readBool(), to: &self.rBool)
+                reader.reserveRepeated(&self.rBool, tag: 272)
+                self.rBool.append(try reader.readBool())
             case 274:
                 try reader.readPackedVarints(into: &self.rBool) { $0 != 0 }
             case 282:
-                ProtobufReader.append(try reader.readString(), to: &self.rString)
+                reader.reserveRepeated(&self.rString, tag: 282)
+                self.rString.append(try reader.readString())
             case 290:
-                ProtobufReader.append(try reader.readBytes(), to: &self.rBytes)
+                reader.reserveRepeated(&self.rBytes, tag: 290)
+                self.rBytes.append(try reader.readBytes())
             case 296:
-                ProtobufReader.append(Bastion_Testing_V1_Color(rawValue: try reader.readInt32()), to: &self.rColor)
+                reader.reserveRepeated(&self.rColor, tag: 296)
+                self.rColor.append(Bastion_Testing_V1_Color(rawValue: try reader.readInt32()))
             case 298:
                 try reader.readPackedVarints(into: &self.rColor) { Bastion_Testing_V1_Color(rawValue: Int32(truncatingIfNeeded: $0)) }
             case 306:
+                reader.reserveRepeated(&self.rNested, tag: 306)
                 var value = Bastion_Testing_V1_Everything.Nested()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.rNested)
+                self.rNested.append(value)
             case 312:
-                ProtobufReader.append(try reader.readUInt64(), to: &self.rUint64Unpacked)
+                reader.reserveRepeated(&self.rUint64Unpacked, tag: 312)
+                self.rUint64Unpacked.append(try reader.readUInt64())
             case 314:
                 try reader.readPackedVarints(into: &self.rUint64Unpacked) { $0 }
             case 322:
@@ -780,9 +791,10 @@ extension Bastion_Testing_V1_Everything.Nested {
                 try reader.readMessage(into: &value)
                 self.child = value
             case 34:
+                reader.reserveRepeated(&self.children, tag: 34)
                 var value = Bastion_Testing_V1_Everything.Nested()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.children)
+                self.children.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }

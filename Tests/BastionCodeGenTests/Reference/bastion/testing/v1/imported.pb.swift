@@ -46,7 +46,8 @@ extension Bastion_Testing_Shared_Imported {
             case 10:
                 self.note = try reader.readString()
             case 16:
-                ProtobufReader.append(try reader.readInt32(), to: &self.values)
+                reader.reserveRepeated(&self.values, tag: 16)
+                self.values.append(try reader.readInt32())
             case 18:
                 try reader.readPackedVarints(into: &self.values) { Int32(truncatingIfNeeded: $0) }
             default:

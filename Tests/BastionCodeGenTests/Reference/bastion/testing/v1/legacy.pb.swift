@@ -263,9 +263,10 @@ extension Bastion_Testing_V1_Legacy {
             case 53:
                 self.scale = try reader.readFloat()
             case 56:
+                reader.reserveRepeated(&self.levels, tag: 56)
                 let raw = try reader.readInt32()
                 if let value = Bastion_Testing_V1_Level(rawValue: raw) {
-                    ProtobufReader.append(value, to: &self.levels)
+                    self.levels.append(value)
                 }
                 else {
                     reader.keepUnknownEnumValue(raw, fieldNumber: 7, in: &self.unknownFields)
@@ -273,11 +274,13 @@ extension Bastion_Testing_V1_Legacy {
             case 58:
                 try reader.readPackedClosedEnum(into: &self.levels, fieldNumber: 7, unknownFields: &self.unknownFields)
             case 64:
-                ProtobufReader.append(try reader.readInt32(), to: &self.packedValues)
+                reader.reserveRepeated(&self.packedValues, tag: 64)
+                self.packedValues.append(try reader.readInt32())
             case 66:
                 try reader.readPackedVarints(into: &self.packedValues) { Int32(truncatingIfNeeded: $0) }
             case 72:
-                ProtobufReader.append(try reader.readSInt32(), to: &self.unpackedValues)
+                reader.reserveRepeated(&self.unpackedValues, tag: 72)
+                self.unpackedValues.append(try reader.readSInt32())
             case 74:
                 try reader.readPackedVarints(into: &self.unpackedValues) { ZigZag.decode(UInt32(truncatingIfNeeded: $0)) }
             case 83:
@@ -286,9 +289,10 @@ extension Bastion_Testing_V1_Legacy {
                 try reader.readGroup(into: &value, fieldNumber: 10)
                 self.extra = value
             case 107:
+                reader.reserveRepeated(&self.item, tag: 107)
                 var value = Bastion_Testing_V1_Legacy.Item()
                 try reader.readGroup(into: &value, fieldNumber: 13)
-                ProtobufReader.append(value, to: &self.item)
+                self.item.append(value)
             case 130:
                 var value = self.child ?? .init()
                 self.child = nil
