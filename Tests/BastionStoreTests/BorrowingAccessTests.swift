@@ -150,3 +150,48 @@ import Testing
         }
     }
 }
+
+/// Read transactions are reset and renewed rather than begun anew (LMDBEngine keeps a few idle
+/// ones); each renewed one must see a fresh snapshot, and closing must end the idle ones.
+@Suite struct ReaderReuseTests {
+    static let values = Table<UInt64, UInt64>("values")
+
+    @Test func renewedReadsSeeEveryCommit() async throws {
+        try await withStore { store, _ in
+            for round: UInt64 in 1...20 {
+                try await store.withWriteTransaction { txn in try txn.put(Self.values, 1, round) }
+                // Several reads per commit, so that the same idle transaction is renewed.
+                for _ in 0..<3 {
+                    #expect(try store.withReadTransaction { txn in try txn.get(Self.values, 1) } == round)
+                }
+            }
+        }
+    }
+
+    @Test func concurrentReadsBeyondThePoolAndClose() async throws {
+        try await withTemporaryFolder { folder in
+            let store = try Store(path: folder + "/store", logger: testLogger)
+            try await store.withWriteTransaction { txn in try txn.put(Self.values, 7, 49) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        for _ in 0..<200 {
+                            let value = try store.withReadTransaction { txn in
+                                // Nested reads hold two transactions at once on one thread.
+                                try store.withReadTransaction { inner in try inner.get(Self.values, 7) }
+                                    .flatMap { outer in try txn.get(Self.values, 7).map { $0 + outer } }
+                            }
+                            #expect(value == 98)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await store.close()
+            let error = #expect(throws: StoreError.self) {
+                try store.withReadTransaction { txn in try txn.get(Self.values, 7) }
+            }
+            #expect(error?.code == .closed)
+        }
+    }
+}

@@ -38,7 +38,16 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         var tables: [String: MDB_dbi]
         var mapSize: Int
         var isClosed: Bool
+        /// Read transactions that ended with `mdb_txn_reset`, ready for `mdb_txn_renew`.
+        var idleReaders: [LMDBTransaction.IdleReader] = []
+        /// How many times a failed commit withdrew the handles of tables it had created; an
+        /// idle reader remembered from before forgets the tables it had looked up.
+        var withdrawals = 0
     }
+
+    /// How many reset read transactions the engine keeps for reuse. Each keeps its reader slot
+    /// (of `maxReaders`), so the pool stays small; beyond it, read transactions are aborted.
+    static let idleReaderLimit = 4
 
     /// Opens (creating if needed) the environment in the folder at `path`.
     public init(path: String, configuration: LMDBConfiguration = LMDBConfiguration(), logger: Logger) throws {
@@ -132,17 +141,49 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     public func read<Result>(_ body: (any StorageReadTransaction) throws -> Result) throws -> Result {
         while true {
             let outcome = try self.mapLock.withShared { () throws -> Result? in
-                _ = try self.openMapSize()
+                // A reset transaction from an earlier read is renewed rather than a new one
+                // begun: LMDB then skips the search for a free reader slot (under a
+                // process-shared mutex) and the allocation of the transaction, and the
+                // transaction keeps the table handles it looked up.
+                let idle = try self.state.withLock { state throws -> LMDBTransaction.IdleReader? in
+                    guard !state.isClosed else {
+                        throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
+                    }
+                    guard var idle = state.idleReaders.popLast() else { return nil }
+                    if idle.withdrawals != state.withdrawals {
+                        idle.forgetTables(withdrawals: state.withdrawals)
+                    }
+                    return idle
+                }
                 var handle: OpaquePointer?
-                let rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
+                var renewed = idle
+                var rc: Int32 = 0
+                if let idle {
+                    rc = mdb_txn_renew(idle.handle)
+                    if rc == 0 {
+                        handle = idle.handle
+                    } else {
+                        mdb_txn_abort(idle.handle)
+                        renewed = nil
+                    }
+                }
+                if handle == nil && rc != MDB_MAP_RESIZED {
+                    rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
+                }
                 if rc == MDB_MAP_RESIZED {
                     return nil
                 }
                 try check(rc, "Could not begin a read transaction")
                 // The transaction looks its tables up in `state.tables` when it first uses them,
                 // after the snapshot began: see LMDBTransaction.table(_:create:).
-                let txn = LMDBTransaction(handle: handle!, isWrite: false, engine: self, maxKeySize: self.maxKeySize)
-                defer { txn.abort() }
+                let txn = LMDBTransaction(
+                    handle: handle!,
+                    isWrite: false,
+                    engine: self,
+                    maxKeySize: self.maxKeySize,
+                    idle: renewed
+                )
+                defer { self.finishRead(txn) }
                 return try body(txn)
             }
             if let outcome {
@@ -194,6 +235,8 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                             for name in created.keys {
                                 state.tables[name] = nil
                             }
+                            // Idle readers may have looked these handles up; LMDB may reuse them.
+                            state.withdrawals += 1
                         }
                     }
                     if commit == MDB_MAP_FULL {
@@ -211,6 +254,23 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             case .mapFull:
                 try self.growMap(from: mapSizeSeen)
             }
+        }
+    }
+
+    /// Ends a read transaction: reset and kept for reuse while the pool has room, else aborted.
+    private func finishRead(_ txn: LMDBTransaction) {
+        guard let idle = txn.reset() else { return }
+        let kept = self.state.withLock { state in
+            guard !state.isClosed, state.idleReaders.count < Self.idleReaderLimit else { return false }
+            var idle = idle
+            if idle.withdrawals != state.withdrawals {
+                idle.forgetTables(withdrawals: state.withdrawals)
+            }
+            state.idleReaders.append(idle)
+            return true
+        }
+        if !kept {
+            mdb_txn_abort(idle.handle)
         }
     }
 
@@ -268,9 +328,15 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     public func close() {
         self.mapLock.withExclusive {
-            let wasClosed = self.state.withLock { state in
-                defer { state.isClosed = true }
-                return state.isClosed
+            let (wasClosed, idleReaders) = self.state.withLock { state in
+                defer {
+                    state.isClosed = true
+                    state.idleReaders = []
+                }
+                return (state.isClosed, state.idleReaders)
+            }
+            for idle in idleReaders {
+                mdb_txn_abort(idle.handle)
             }
             if !wasClosed {
                 mdb_env_close(self.environment)

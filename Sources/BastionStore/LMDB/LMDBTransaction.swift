@@ -22,11 +22,51 @@ final class LMDBTransaction: StorageWriteTransaction {
     /// check costs a strong retain and release.
     private let maxKeySize: Int
 
-    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int) {
+    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int, idle: IdleReader? = nil) {
         self.handle = handle
         self.isWrite = isWrite
         self.engine = engine
         self.maxKeySize = maxKeySize
+        if let idle {
+            self.lastTable = idle.lastTable
+            self.previousTable = idle.previousTable
+            self.withdrawals = idle.withdrawals
+        }
+    }
+
+    /// A read transaction ended with `mdb_txn_reset`, kept by the engine for `mdb_txn_renew`,
+    /// with the table handles it had looked up. A new `LMDBTransaction` wraps it for each read,
+    /// so a reference kept past its closure still traps instead of reaching a later read.
+    struct IdleReader: @unchecked Sendable {
+        // @unchecked: the handle is used by one thread at a time, the one that took it from the pool.
+        let handle: OpaquePointer
+        var lastTable: (name: String, dbi: MDB_dbi)?
+        var previousTable: (name: String, dbi: MDB_dbi)?
+        var withdrawals: Int
+
+        mutating func forgetTables(withdrawals: Int) {
+            self.lastTable = nil
+            self.previousTable = nil
+            self.withdrawals = withdrawals
+        }
+    }
+
+    /// The engine's count of withdrawn tables when this transaction's table handles were
+    /// looked up (see `LMDBEngine.State.withdrawals`).
+    private var withdrawals = 0
+
+    /// Ends a read transaction with `mdb_txn_reset`, for reuse; nil if it had already ended.
+    func reset() -> IdleReader? {
+        precondition(!self.isWrite, "Only read transactions are reused")
+        guard let handle = self.handle else { return nil }
+        mdb_txn_reset(handle)
+        self.handle = nil
+        return IdleReader(
+            handle: handle,
+            lastTable: self.lastTable,
+            previousTable: self.previousTable,
+            withdrawals: self.withdrawals
+        )
     }
 
     private var live: OpaquePointer {
