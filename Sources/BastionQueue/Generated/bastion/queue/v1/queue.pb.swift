@@ -230,9 +230,10 @@ extension Bastion_Queue_V1_GetKeyPackagesResponse {
             case 10:
                 self.userId = try reader.readString()
             case 18:
+                reader.reserveRepeated(&self.keyPackages, tag: 18)
                 var value = Bastion_Queue_V1_ClientKeyPackage()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.keyPackages)
+                self.keyPackages.append(value)
             default:
                 try reader.skipField(tag, into: &self.unknownFields)
             }
@@ -389,9 +390,10 @@ extension Bastion_Queue_V1_DequeueResponse {
         while let tag = try reader.nextTag() {
             switch tag.rawValue {
             case 10:
+                reader.reserveRepeated(&self.messages, tag: 10)
                 var value = Bastion_Queue_V1_QueuedMessage()
                 try reader.readMessage(into: &value)
-                ProtobufReader.append(value, to: &self.messages)
+                self.messages.append(value)
             case 16:
                 self.remaining = try reader.readUInt64()
             default:
