@@ -259,6 +259,9 @@ public final class PolicyEngine: ServerInterceptor, Service {
             try await next()
             return
         }
+        // The client hears OK only once the audit entry is committed (a crash in between would
+        // otherwise lose the entry of an acknowledged call).
+        context.holdsOKTrailer = true
         do {
             try await next()
         } catch {

@@ -83,6 +83,9 @@ public struct RPCRouter: Sendable {
             try await run(interceptorIndex: 0, context: context) {
                 try await route.handler(transport, context, phase)
             }
+            if context.heldOKTrailer {
+                try await transport.send(header: nil, message: nil, trailer: Self.okTrailer(context))
+            }
         } catch let error as RPCError {
             var error = error
             error.metadata = context.trailerMetadata.merging(error.metadata)
@@ -120,11 +123,8 @@ extension RPCRouter {
         register(method) { transport, context, phase in
             let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
             let response = try await handler(request, context)
-            try await transport.send(
-                header: context.responseMetadata.nilIfEmpty,
-                message: response.serializedBytes(),
-                trailer: Self.okTrailer(context)
-            )
+            let message = response.serializedBytes()
+            try await Self.finishOK(transport, context, header: context.responseMetadata.nilIfEmpty, message: message)
         }
     }
 
@@ -136,11 +136,8 @@ extension RPCRouter {
         register(method) { transport, context, phase in
             try await phase.inspect(RequestView(phase: .callStart, bytes: nil), context)
             let response = try await handler(RPCRequestStream(transport: transport, context: context, phase: phase), context)
-            try await transport.send(
-                header: context.responseMetadata.nilIfEmpty,
-                message: response.serializedBytes(),
-                trailer: Self.okTrailer(context)
-            )
+            let message = response.serializedBytes()
+            try await Self.finishOK(transport, context, header: context.responseMetadata.nilIfEmpty, message: message)
         }
     }
 
@@ -154,11 +151,8 @@ extension RPCRouter {
             let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
             let latch = HeaderLatch()
             try await handler(request, RPCResponseWriter(transport: transport, context: context, headerSent: latch), context)
-            try await transport.send(
-                header: latch.take() ? context.responseMetadata.nilIfEmpty : nil,
-                message: nil,
-                trailer: Self.okTrailer(context)
-            )
+            let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
+            try await Self.finishOK(transport, context, header: header, message: nil)
         }
     }
 
@@ -175,11 +169,8 @@ extension RPCRouter {
                 RPCResponseWriter(transport: transport, context: context, headerSent: latch),
                 context
             )
-            try await transport.send(
-                header: latch.take() ? context.responseMetadata.nilIfEmpty : nil,
-                message: nil,
-                trailer: Self.okTrailer(context)
-            )
+            let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
+            try await Self.finishOK(transport, context, header: header, message: nil)
         }
     }
 
@@ -203,6 +194,25 @@ extension RPCRouter {
             try await phase.inspect(view, context)
         }
         return request
+    }
+
+    /// Ends a successful call: the last response (if any) with the OK trailer, or, while an
+    /// interceptor holds the trailer (``ServerContext/holdsOKTrailer``), the response alone; then
+    /// ``handle(path:transport:context:onUnexpectedError:)`` sends the trailer after the interceptors.
+    static func finishOK(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        header: Metadata?,
+        message: [UInt8]?
+    ) async throws(RPCError) {
+        guard context.holdsOKTrailer else {
+            try await transport.send(header: header, message: message, trailer: okTrailer(context))
+            return
+        }
+        context.heldOKTrailer = true
+        if header != nil || message != nil {
+            try await transport.send(header: header, message: message, trailer: nil)
+        }
     }
 
     static func okTrailer(_ context: ServerContext) -> RPCCallTrailer {

@@ -79,6 +79,28 @@ public final class ServerContext: Sendable {
     }
 }
 
+extension ServerContext {
+    /// Whether the client may hear that the call succeeded only after every interceptor returned.
+    /// An interceptor that still has work to do after the handler (the policy engine appends the
+    /// call to the audit log) sets it before calling `next`; the router then sends the handler's
+    /// response without its OK trailer and sends the trailer once the interceptors are done, so an
+    /// acknowledged call is never missing that work, even if the server dies right after.
+    public var holdsOKTrailer: Bool {
+        get { self[HoldsOKTrailerKey.self] ?? false }
+        set { self[HoldsOKTrailerKey.self] = newValue }
+    }
+
+    /// Set by the router when it held back the OK trailer; ``RPCRouter/handle(path:transport:context:onUnexpectedError:)``
+    /// sends it after the interceptors.
+    var heldOKTrailer: Bool {
+        get { self[HeldOKTrailerKey.self] ?? false }
+        set { self[HeldOKTrailerKey.self] = newValue }
+    }
+}
+
+private enum HoldsOKTrailerKey: ServerContextKey { typealias Value = Bool }
+private enum HeldOKTrailerKey: ServerContextKey { typealias Value = Bool }
+
 /// Names a per-call value in ``ServerContext``.
 public protocol ServerContextKey {
     associatedtype Value: Sendable
