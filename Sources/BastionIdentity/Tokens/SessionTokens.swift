@@ -142,6 +142,11 @@ public final class SessionTokens: Sendable {
         guard let headerBytes = [UInt8](base64URL: parts[0]), let payloadBytes = [UInt8](base64URL: parts[1]),
             let signature = [UInt8](base64URL: parts[2])
         else { throw TokenError(.malformed, "the token is not base64url") }
+        // RFC 7519 §4: duplicate member names must be refused or read as the last; Foundation's
+        // JSONDecoder reads the first, so a token naming anything twice is refused.
+        guard !Self.namesAMemberTwice(headerBytes), !Self.namesAMemberTwice(payloadBytes) else {
+            throw TokenError(.malformed, "the token names a header parameter or a claim twice")
+        }
         guard let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)) else {
             throw TokenError(.malformed, "the token's header is not the JSON object expected")
         }
@@ -176,6 +181,42 @@ public final class SessionTokens: Sendable {
         }
         guard !revoked else { throw TokenError(.revoked, "the token was revoked") }
         return claims
+    }
+
+    /// Whether `json`, an object, names one of its own members twice (after unescaping, so
+    /// `"ctx"` and `"\u0063tx"` are the same name). Nested objects are not looked into; anything
+    /// that is not an object is left for the decoder to refuse.
+    static func namesAMemberTwice(_ json: [UInt8]) -> Bool {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        guard json.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else { return false }
+        var names = Set<String>()
+        var depth = 0
+        var expectsName = false
+        var index = 0
+        while index < json.count {
+            let byte = json[index]
+            if byte == quote {
+                let start = index
+                index += 1
+                while index < json.count, json[index] != quote { index += json[index] == backslash ? 2 : 1 }
+                guard index < json.count else { return false }
+                if depth == 1, expectsName {
+                    let literal = [UInt8(ascii: "[")] + json[start...index] + [UInt8(ascii: "]")]
+                    guard let name = try? JSONDecoder().decode([String].self, from: Data(literal)).first else { return false }
+                    if !names.insert(name).inserted { return true }
+                    expectsName = false
+                }
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                depth += 1
+                expectsName = depth == 1
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                depth -= 1
+            } else if byte == UInt8(ascii: ","), depth == 1 {
+                expectsName = true
+            }
+            index += 1
+        }
+        return false
     }
 
     // MARK: Revoking

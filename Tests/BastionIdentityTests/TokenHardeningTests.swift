@@ -1,0 +1,47 @@
+@testable import BastionIdentity
+import BastionStore
+import Foundation
+import Logging
+import Testing
+
+/// Findings of the session-token fuzz target (FuzzTesting, `FuzzSessionTokens`): a token signed with
+/// the server's key whose claims named `ctx` twice was read with the first `ctx` by Foundation's
+/// JSONDecoder and the last by other JSON parsers (PyJWT, JSONSerialization). RFC 7519 §4 allows
+/// only refusing duplicates or taking the last, so such tokens are refused now.
+@Suite struct TokenHardeningTests {
+    func signed(_ header: String, _ claims: String, with tokens: SessionTokens) -> String {
+        let input = Array(header.utf8).base64URL + "." + Array(claims.utf8).base64URL
+        return input + "." + HMAC.sha256(key: tokens.currentSigningKey.secret, message: Array(input.utf8)).base64URL
+    }
+
+    @Test(arguments: [
+        #"{"sub":"alice","role":"user","ctx":"CTX","iat":1700000000,"exp":4102444800,"jti":"a","ctx":"other"}"#,
+        #"{"sub":"alice","role":"user","ctx":"CTX","iat":1700000000,"exp":4102444800,"jti":"a","\u0063tx":"other"}"#,
+        #"{"sub":"alice","role":"user","role":"admin","ctx":"CTX","iat":1700000000,"exp":4102444800,"jti":"a"}"#,
+    ])
+    func claimsNamedTwiceAreRefused(claims: String) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try Store(path: folder, logger: Logger(label: "test"))
+        let tokens = try SessionTokens(store: store)
+        let secret = "context-secret"
+        let kid = tokens.currentSigningKey.id
+        let header = #"{"alg":"HS256","typ":"at+jwt","kid":"\#(kid)"}"#
+        let body = claims.replacingOccurrences(of: "CTX", with: SessionTokens.contextHash(secret))
+        // The same claims without the duplicate pass, so the refusal is about the duplicate.
+        let single = body.replacingOccurrences(of: #","ctx":"other""#, with: "")
+            .replacingOccurrences(of: #","\u0063tx":"other""#, with: "")
+            .replacingOccurrences(of: #""role":"admin","#, with: "")
+        #expect(try tokens.verify(token: signed(header, single, with: tokens), contextSecret: secret).sub == "alice")
+        #expect(throws: TokenError.self) { try tokens.verify(token: signed(header, body, with: tokens), contextSecret: secret) }
+        let twiceInHeader = #"{"alg":"HS256","typ":"at+jwt","kid":"\#(kid)","kid":"\#(kid)"}"#
+        #expect(throws: TokenError.self) { try tokens.verify(token: signed(twiceInHeader, single, with: tokens), contextSecret: secret) }
+        try await store.close()
+    }
+
+    @Test func nestedAndEscapedNamesAreNotDuplicates() {
+        #expect(!SessionTokens.namesAMemberTwice(Array(#"{"a":{"a":1},"b":["a","a"],"c":"\"a\""}"#.utf8)))
+        #expect(SessionTokens.namesAMemberTwice(Array(#"{"a":1, "b":{"x":2}, "a":3}"#.utf8)))
+        #expect(!SessionTokens.namesAMemberTwice(Array(#"["a","a"]"#.utf8)))
+    }
+}
