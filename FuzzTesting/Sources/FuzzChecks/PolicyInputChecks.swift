@@ -11,8 +11,8 @@ import BastionRPC
 ///   an independent decoding says version 1, a 1-64 byte recipient key id, a 32-byte ephemeral key
 ///   and at least a tag of ciphertext.
 /// - `P`: the `bastion-proof-of-work` metadata value (`ProofOfWork(metadataValue:)`): accepted
-///   exactly when it is `v1:<1-12 digits>:<2-64 hex digits, even>`, and then it writes back as the
-///   same value up to the case of the hex digits.
+///   exactly when it is `v1:<1-12 digits>:<2-64 hex digits, even>`, reads those numbers and bytes,
+///   and writes back as a value that parses to the same proof.
 /// - `C`: the second-factor challenge detail a client reads (`SecondFactorChallenge`): what parses
 ///   writes back as a text that parses to the same challenge.
 /// - `R`: a typed recovery code (`RecoveryCodes.normalize`) and base32 (`Base32.decode`), and a TOTP
@@ -60,7 +60,11 @@ public enum PolicyInputChecks {
             && (2...64).contains(fields[2].count) && fields[2].count % 2 == 0 && fields[2].allSatisfy(isHex)
         try require((parsed != nil) == wellFormed, "ProofOfWork parsed \(parsed != nil), the grammar says \(wellFormed): \(bytes)")
         if let parsed {
-            try require(parsed.metadataValue == text.lowercased(), "proof of work writes back as \(parsed.metadataValue), read from \(text)")
+            // Leading zeros and upper-case hex are other spellings of the same proof (the digest,
+            // which keys replay protection, is over the numbers and bytes, not the text).
+            try require(parsed.timestamp == Int64(String(decoding: fields[1], as: UTF8.self)), "proof of work read another timestamp from \(text)")
+            let hex = parsed.nonce.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+            try require(hex == String(decoding: fields[2], as: UTF8.self).lowercased(), "proof of work read another nonce from \(text)")
             try require(ProofOfWork(metadataValue: parsed.metadataValue) == parsed, "proof of work does not survive its own round trip")
         }
     }
