@@ -8,8 +8,32 @@
 
 @_spi(Fuzzing) import BastionQueue
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    QueueInputs.check(Array(UnsafeBufferPointer(start: data, count: size)))
+public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    QueueInputs.check(count == 0 ? [] : Array(UnsafeRawBufferPointer(start: start, count: count)))
     return 0
+}
+
+/// libFuzzer's driver, from the runtime that `-sanitize=fuzzer` links in.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ testOneInput: @convention(c) (UnsafeRawPointer?, Int) -> CInt
+) -> CInt
+
+/// Hands the command line to libFuzzer (fuzz.sh says why the target has its own entry point).
+@main
+enum FuzzMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(runFuzzerDriver(&argc, &argv, fuzz))
+    }
 }
