@@ -7,9 +7,34 @@
 
 @_spi(Fuzzing) import BastionIdentity
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    SecondFactorInputs.check(text)
+public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    let bytes = count == 0 ? [] : Array(UnsafeRawBufferPointer(start: start, count: count))
+    SecondFactorInputs.check(String(decoding: bytes, as: UTF8.self))
     return 0
+}
+
+/// libFuzzer's driver, from the runtime that `-sanitize=fuzzer` links in.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ testOneInput: @convention(c) (UnsafeRawPointer?, Int) -> CInt
+) -> CInt
+
+/// Hands the command line to libFuzzer: fuzz.sh builds without `-parse-as-library`, so a target
+/// without its own entry point would get an empty top-level main and fuzz nothing.
+@main
+enum FuzzMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(runFuzzerDriver(&argc, &argv, fuzz))
+    }
 }

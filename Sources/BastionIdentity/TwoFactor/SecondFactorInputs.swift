@@ -24,10 +24,13 @@ public enum SecondFactorInputs {
             let hint = ChannelCodes.hint(for: text)
             precondition(hint.contains("***"))
         }
-        // Security answers: no white space at the ends, none doubled.
+        // Security answers: no white space at the ends, none doubled (per scalar), and normalising
+        // again changes nothing.
         let answer = SecurityQuestions.normalize(text)
-        precondition(answer.first?.isWhitespace != true && answer.last?.isWhitespace != true)
-        precondition(!answer.contains("  "))
+        let scalars = Array(answer.unicodeScalars)
+        precondition(scalars.first?.properties.isWhitespace != true && scalars.last?.properties.isWhitespace != true)
+        precondition(!zip(scalars, scalars.dropFirst()).contains { $0.properties.isWhitespace && $1.properties.isWhitespace })
+        precondition(SecurityQuestions.normalize(answer) == answer)
         // The challenge detail: what parses prints back to something that parses the same.
         if let challenge = SecondFactorChallenge(text) {
             precondition(SecondFactorChallenge(challenge.description) == challenge)

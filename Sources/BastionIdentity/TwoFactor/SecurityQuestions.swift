@@ -34,7 +34,23 @@ public enum SecurityQuestions {
             options: [.caseInsensitive],
             locale: nil
         )
-        return folded.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        // White space is judged per Unicode scalar, not per Character: a combining mark after a
+        // newline is a Character of its own, and splitting Characters then joining with a space
+        // glued it to that space, leaving an answer that ends in (a Character led by) white space.
+        var scalars = String.UnicodeScalarView()
+        var spaceDue = false
+        for scalar in folded.unicodeScalars {
+            if scalar.properties.isWhitespace {
+                spaceDue = !scalars.isEmpty
+                continue
+            }
+            if spaceDue {
+                scalars.append(" ")
+                spaceDue = false
+            }
+            scalars.append(scalar)
+        }
+        return String(scalars)
     }
 
     /// Argon2id of `password` with `salt` (16 bytes), 32 bytes out. Blocking: call it off the
