@@ -16,7 +16,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private let waitsForTLS: Bool
     let ready: EventLoopPromise<Void>
 
-    private var context: ChannelHandlerContext!
+    /// Cleared when the handler leaves the pipeline: the context holds the handler, so keeping it
+    /// would make a cycle, and every closed connection's handler and streams would leak.
+    private var context: ChannelHandlerContext?
+    /// The connection's event loop, which outlives the pipeline.
+    private var eventLoop: (any EventLoop)!
     private var streams: [UInt32: ClientStream] = [:]
     private var nextStreamID: UInt32 = 1
     var flow: ConnectionFlow
@@ -38,6 +42,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.eventLoop = context.eventLoop
         flow.outbound = context.channel.allocator.buffer(capacity: 4096)
         if context.channel.isActive, !waitsForTLS { sendSettings() }
     }
@@ -180,6 +185,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         context.fireChannelInactive()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if refusal == nil { refusal = RPCError(code: .unavailable, message: "the connection closed") }
+        self.context = nil
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("client connection error", metadata: ["error": "\(error)"])
         failConnection(RPCError(code: .unavailable, message: "the connection failed: \(error)", cause: error))
@@ -193,7 +203,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         nextStreamID += 1
         let stream = ClientStream(
             id: id,
-            eventLoop: context.eventLoop,
+            eventLoop: eventLoop,
             connection: self,
             maxMessageSize: settings.frameLimits.maxMessageSize,
             receiveWindow: settings.initialStreamWindow,
@@ -205,7 +215,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         if let timeout {
             header.timeoutMillis = UInt64(max(1, (timeout / .milliseconds(1)).rounded(.up)))
             // The server ends the call at its deadline; this is the client's own guard.
-            stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
+            stream.deadlineTimer = eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
                 guard let self, self.streams[id] === stream else { return }
                 self.flow.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
                 self.end(stream, .failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
@@ -263,7 +273,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         scheduleFlush()
         if stream.pendingSends.isEmpty { return .done }
         // Held back by flow control or the socket: this send is the last in the queue.
-        let promise = context.eventLoop.makePromise(of: Void.self)
+        let promise = eventLoop.makePromise(of: Void.self)
         stream.pendingSends.updateLast { $0.promise = promise }
         return .wait(promise.futureResult)
     }
@@ -273,7 +283,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             if let message = pending.message {
                 let written = flow.writeMessage(
                     message, sent: &pending.sent, streamID: stream.id, streamWindow: &stream.sendWindow,
-                    endStream: pending.endStream, channelWritable: context.channel.isWritable
+                    endStream: pending.endStream, channelWritable: context?.channel.isWritable ?? false
                 )
                 guard written else {
                     stream.pendingSends.updateFirst { $0 = pending }
@@ -387,13 +397,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     private func closeIfIdleAfterGoAway() {
-        if refusal != nil, streams.isEmpty, context.channel.isActive { context.close(promise: nil) }
+        if refusal != nil, streams.isEmpty, let context, context.channel.isActive { context.close(promise: nil) }
     }
 
     private func failConnection(_ error: RPCError) {
         refusal = error
         for stream in Array(streams.values) { end(stream, .failure(error)) }
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     private func decode<Message: ProtobufMessage>(_: Message.Type, _ frame: InboundFrame) -> Message? {

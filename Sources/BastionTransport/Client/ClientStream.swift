@@ -7,7 +7,10 @@ import NIOCore
 final class ClientStream: ClientCallTransport, @unchecked Sendable {
     let id: UInt32
     let eventLoop: any EventLoop
-    unowned(unsafe) let connection: ClientConnectionHandler
+    /// Strong: a caller may hold its call after the connection is gone and still call into it
+    /// (which then answers that the call ended). The cycle through the connection's stream table
+    /// ends with the call.
+    let connection: ClientConnectionHandler
 
     // Event loop state.
     /// Complete messages not yet read, with the flow-control credit to return when they are.

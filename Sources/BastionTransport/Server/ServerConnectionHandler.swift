@@ -29,7 +29,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private let logger: Logger
     private let waitsForTLS: Bool
 
-    private var context: ChannelHandlerContext!
+    /// Cleared when the handler leaves the pipeline: the context holds the handler, so keeping it
+    /// would make a cycle, and every closed connection's handler and streams would leak.
+    private var context: ChannelHandlerContext?
+    /// The connection's event loop, which outlives the pipeline.
+    private var eventLoop: (any EventLoop)!
     private var streams: [UInt32: ServerStream] = [:]
     private var lastStreamID: UInt32 = 0
     var flow: ConnectionFlow
@@ -64,6 +68,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.eventLoop = context.eventLoop
         flow.outbound = context.channel.allocator.buffer(capacity: 4096)
         if let address = context.channel.remoteAddress {
             peer = RPCPeer(address: Self.describe(address), ipAddress: address.ipAddress)
@@ -147,6 +152,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         context.fireChannelInactive()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        closing = true
+        self.context = nil
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? FramingError {
             let code: RPCError.Code = error.code == .frameTooLarge ? .resourceExhausted : .invalidArgument
@@ -226,7 +236,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             path: header.method,
             route: route,
             context: context,
-            eventLoop: self.context.eventLoop,
+            eventLoop: eventLoop,
             connection: self,
             maxMessageSize: configuration.settings.frameLimits.maxMessageSize,
             receiveWindow: configuration.settings.initialStreamWindow,
@@ -410,7 +420,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         scheduleFlush()
         if stream.pendingSends.isEmpty { return .done }
         // Held back by flow control or the socket: this send is the last in the queue.
-        let promise = context.eventLoop.makePromise(of: Void.self)
+        let promise = eventLoop.makePromise(of: Void.self)
         stream.pendingSends.updateLast { $0.promise = promise }
         return .wait(promise.futureResult)
     }
@@ -425,7 +435,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             if let message = pending.message {
                 let written = flow.writeMessage(
                     message, sent: &pending.sent, streamID: stream.id, streamWindow: &stream.sendWindow,
-                    endStream: false, channelWritable: context.channel.isWritable
+                    endStream: false, channelWritable: context?.channel.isWritable ?? false
                 )
                 guard written else {
                     stream.pendingSends.updateFirst { $0 = pending }
@@ -487,7 +497,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         if let deadlineTimerAt, deadlineTimerAt <= deadline { return }
         deadlineTimer?.cancel()
         deadlineTimerAt = deadline
-        deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+        deadlineTimer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.deadlineTimerFired()
         }
     }
@@ -527,7 +537,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         guard draining, streams.isEmpty, !closing else { return }
         closing = true
         flushOutbound()
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     private func connectionError(_ error: RPCError) {
@@ -541,7 +551,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         flushOutbound()
         closing = true
         for stream in Array(streams.values) { end(stream, error, sendTrailer: false) }
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     private func writeTrailer(_ streamID: UInt32, _ trailer: RPCCallTrailer) {

@@ -11,7 +11,10 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     public let route: RPCRouter.Route?
     public let context: ServerContext
     let eventLoop: any EventLoop
-    unowned(unsafe) let connection: ServerConnectionHandler
+    /// Strong: a handler task may outlive its connection and still call into it (which then
+    /// answers that the call ended). The cycle through the connection's stream table ends with
+    /// the call.
+    let connection: ServerConnectionHandler
 
     // Event loop state.
     /// Complete messages not yet read, with the flow-control credit to return when they are.
