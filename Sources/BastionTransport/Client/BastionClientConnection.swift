@@ -44,11 +44,13 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         }
         let eventLoop = group.next()
         let ready = eventLoop.makePromise(of: Void.self)
-        let (channel, handler) = try await ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
-                initialize(channel, security: security, settings: settings, ready: ready, logger: logger)
-            }
+        let (channel, handler) = try await failing(ready) {
+            try await ClientBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { channel in
+                    initialize(channel, security: security, settings: settings, ready: ready, logger: logger)
+                }
+        }
         try await ready.futureResult.get()
         return BastionClientConnection(channel: channel, handler: handler)
     }
@@ -63,12 +65,28 @@ public final class BastionClientConnection: ClientTransport, Sendable {
     ) async throws -> BastionClientConnection {
         let eventLoop = group.next()
         let ready = eventLoop.makePromise(of: Void.self)
-        let (channel, handler) = try await ClientBootstrap(group: eventLoop)
-            .connect(unixDomainSocketPath: path) { channel in
-                initialize(channel, security: .plaintext, settings: settings, ready: ready, logger: logger)
-            }
+        let (channel, handler) = try await failing(ready) {
+            try await ClientBootstrap(group: eventLoop)
+                .connect(unixDomainSocketPath: path) { channel in
+                    initialize(channel, security: .plaintext, settings: settings, ready: ready, logger: logger)
+                }
+        }
         try await ready.futureResult.get()
         return BastionClientConnection(channel: channel, handler: handler)
+    }
+
+    /// Runs `connect`, failing `ready` when it throws: the handler that would have answered the
+    /// promise may never have been made, and NIO traps on a promise freed unanswered.
+    private static func failing<Result>(
+        _ ready: EventLoopPromise<Void>,
+        _ connect: () async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await connect()
+        } catch {
+            ready.fail(error)
+            throw error
+        }
     }
 
     private static func initialize(

