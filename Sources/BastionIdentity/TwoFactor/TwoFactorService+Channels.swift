@@ -254,33 +254,12 @@ extension TwoFactorService {
                 (Bastion_Auth_V1_FactorRecord, Bastion_Auth_V1_ChannelCodeRecord, String, Bool, String, UInt32),
                 RPCError
             > in
-            guard let entry = try txn.entry(Self.challenges, request.challengeId) else {
-                return .failure(
-                    RPCError(
-                        code: .notFound,
-                        message: "no challenge \(request.challengeId) (it may have expired; initiate a new one)"
-                    )
-                )
+            let entry: ExpiringEntry<Bastion_Auth_V1_ChallengeRecord>
+            switch try Self.openChallenge(request.challengeId, user: user, client: client, in: txn) {
+            case .success(let open): entry = open
+            case .failure(let refusal): return .failure(refusal)
             }
             var challenge = entry.value
-            guard challenge.clientFingerprint == client, challenge.userId == user else {
-                return .failure(
-                    RPCError(
-                        code: .permissionDenied,
-                        message: "the challenge belongs to another client",
-                        policy: "authorization"
-                    )
-                )
-            }
-            guard challenge.attempts < challenge.maxAttempts else {
-                return .failure(
-                    RPCError(
-                        code: .failedPrecondition,
-                        message: "the challenge has no attempts left; initiate a new one",
-                        policy: "spam_prevention"
-                    )
-                )
-            }
             guard let factor = try txn.get(Self.factors, CompositeKey(user, request.factorId)), factor.confirmed,
                 factor.kind == .codeChannel
             else {

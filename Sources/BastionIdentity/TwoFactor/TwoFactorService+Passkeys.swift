@@ -160,7 +160,7 @@ extension TwoFactorService {
         let challenge = try Random.bytes(32)
         let outcome = try await store.withWriteTransaction {
             txn -> Result<(StoreInstant, [[UInt8]]), RPCError> in
-            if let refusal = try Self.checkOpenChallenge(request.challengeId, user: user, client: client, in: txn) {
+            if case .failure(let refusal) = try Self.openChallenge(request.challengeId, user: user, client: client, in: txn) {
                 return .failure(refusal)
             }
             let credentials = try Self.usableFactors(of: user, in: txn).filter { $0.kind == .passkey }
@@ -232,11 +232,10 @@ extension TwoFactorService {
                 ))
             }
             // 2. The two-factor challenge, and the lockouts, as SolveChallenge.
-            if let refusal = try Self.checkOpenChallenge(request.challengeId, user: user, client: client, in: txn) {
-                return ("", .failure(refusal))
-            }
-            guard var challenge = try txn.entry(Self.challenges, request.challengeId) else {
-                return ("", .failure(RPCError(code: .notFound, message: "no challenge \(request.challengeId)")))
+            var challenge: ExpiringEntry<Bastion_Auth_V1_ChallengeRecord>
+            switch try Self.openChallenge(request.challengeId, user: user, client: client, in: txn) {
+            case .success(let entry): challenge = entry
+            case .failure(let refusal): return ("", .failure(refusal))
             }
             // 3. The passkey that signed.
             let holder = try txn.get(Self.passkeyCredentials, SHA256.hash(request.credentialId).hexString)
@@ -383,37 +382,6 @@ extension TwoFactorService {
                 policy: error.code == .counterRegressed || error.code == .badSignature ? "authentication" : "integrity"
             )
         }
-    }
-
-    /// Nil when the two-factor challenge is there, the client's and the user's, with attempts
-    /// left; else the refusal SolveChallenge would give.
-    static func checkOpenChallenge(
-        _ challengeID: String,
-        user: String,
-        client: String,
-        in txn: borrowing some ReadableTransaction & ~Copyable
-    ) throws -> RPCError? {
-        guard let challenge = try txn.get(Self.challenges, challengeID) else {
-            return RPCError(
-                code: .notFound,
-                message: "no challenge \(challengeID) (it may have expired; initiate a new one)"
-            )
-        }
-        guard challenge.clientFingerprint == client, challenge.userId == user else {
-            return RPCError(
-                code: .permissionDenied,
-                message: "the challenge belongs to another client",
-                policy: "authorization"
-            )
-        }
-        guard challenge.attempts < challenge.maxAttempts else {
-            return RPCError(
-                code: .failedPrecondition,
-                message: "the challenge has no attempts left; initiate a new one",
-                policy: "spam_prevention"
-            )
-        }
-        return nil
     }
 
     /// The lockout of the account or of the factor, when one holds.

@@ -321,33 +321,12 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
         let answerHash = try await answerHash(for: request, user: user)
         let outcome = try await store.withWriteTransaction { txn -> Result<StoreInstant, RPCError> in
             // 1. The challenge: there, this client's, with attempts left.
-            guard let entry = try txn.entry(Self.challenges, request.challengeId) else {
-                return .failure(
-                    RPCError(
-                        code: .notFound,
-                        message: "no challenge \(request.challengeId) (it may have expired; initiate a new one)"
-                    )
-                )
+            let entry: ExpiringEntry<Bastion_Auth_V1_ChallengeRecord>
+            switch try Self.openChallenge(request.challengeId, user: user, client: client, in: txn) {
+            case .success(let open): entry = open
+            case .failure(let refusal): return .failure(refusal)
             }
             var challenge = entry.value
-            guard challenge.clientFingerprint == client, challenge.userId == user else {
-                return .failure(
-                    RPCError(
-                        code: .permissionDenied,
-                        message: "the challenge belongs to another client",
-                        policy: "authorization"
-                    )
-                )
-            }
-            guard challenge.attempts < challenge.maxAttempts else {
-                return .failure(
-                    RPCError(
-                        code: .failedPrecondition,
-                        message: "the challenge has no attempts left; initiate a new one",
-                        policy: "spam_prevention"
-                    )
-                )
-            }
             // 2. Lockouts of the account and of the factor.
             let accountKey = Self.accountFailureKey(user: user)
             let factorKey = Self.factorFailureKey(user: user, factor: request.factorId)
@@ -598,3 +577,35 @@ public struct TwoFactorService: Bastion_Auth_V1_TwoFactorService {
 extension Bastion_Auth_V1_FactorRecord: StoreValue {}
 extension Bastion_Auth_V1_ChallengeRecord: StoreValue {}
 extension Bastion_Auth_V1_SecondFactorTokenRecord: StoreValue {}
+
+extension TwoFactorService {
+    /// The two-factor challenge when it is there, the client's and the user's, with attempts
+    /// left; else the refusal every way of solving it gives (a code, a passkey, a channel code).
+    static func openChallenge(
+        _ challengeID: String,
+        user: String,
+        client: String,
+        in txn: borrowing some ReadableTransaction & ~Copyable
+    ) throws -> Result<ExpiringEntry<Bastion_Auth_V1_ChallengeRecord>, RPCError> {
+        guard let entry = try txn.entry(Self.challenges, challengeID) else {
+            return .failure(
+                RPCError(code: .notFound, message: "no challenge \(challengeID) (it may have expired; initiate a new one)")
+            )
+        }
+        guard entry.value.clientFingerprint == client, entry.value.userId == user else {
+            return .failure(
+                RPCError(code: .permissionDenied, message: "the challenge belongs to another client", policy: "authorization")
+            )
+        }
+        guard entry.value.attempts < entry.value.maxAttempts else {
+            return .failure(
+                RPCError(
+                    code: .failedPrecondition,
+                    message: "the challenge has no attempts left; initiate a new one",
+                    policy: "spam_prevention"
+                )
+            )
+        }
+        return .success(entry)
+    }
+}
