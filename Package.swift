@@ -49,6 +49,8 @@ let package = Package(
             name: "BastionProtobuf",
             swiftSettings: defaultSwiftSettings
         ),
+        // What several test targets share: running a program without blocking the pool.
+        .target(name: "BastionTestSupport", path: "Tests/BastionTestSupport", swiftSettings: defaultSwiftSettings),
         .testTarget(
             name: "BastionProtobufTests",
             dependencies: ["BastionProtobuf"],
@@ -86,6 +88,7 @@ let package = Package(
         .testTarget(
             name: "BastionTransportTests",
             dependencies: [
+                "BastionTestSupport",
                 "BastionCrypto",
                 "BastionIdentity",
                 "BastionTransport",
@@ -213,6 +216,7 @@ let package = Package(
         .testTarget(
             name: "BastionIdentityTests",
             dependencies: [
+                "BastionTestSupport",
                 "BastionIdentity",
                 "BastionPolicy",
                 "BastionProtobuf",
@@ -240,6 +244,7 @@ let package = Package(
         .testTarget(
             name: "BastionQueueTests",
             dependencies: [
+                "BastionTestSupport",
                 "BastionQueue",
                 "BastionIdentity",
                 "BastionPolicy",

@@ -348,7 +348,7 @@ extension ChannelCodeTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         // The script waits until the test removes its gate file.
         let gate = folder.appendingPathComponent("gate")
-        FileManager.default.createFile(atPath: gate.path, contents: Data())
+        _ = FileManager.default.createFile(atPath: gate.path, contents: Data())
         let script = folder.appendingPathComponent("wait.sh")
         try "#!/bin/sh\ncat > /dev/null\ntouch '\(folder.path)/started-'$$\nwhile [ -e '\(gate.path)' ]; do sleep 0.05; done\n"
             .write(to: script, atomically: true, encoding: .utf8)

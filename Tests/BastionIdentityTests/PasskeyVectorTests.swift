@@ -1,6 +1,7 @@
 import BastionIdentity
 import Foundation
 import Testing
+import BastionTestSupport
 
 /// The WebAuthn parsers and the relying party's checks against objects made by the Python `fido2`
 /// package (2.2.1): fixed vectors, made once with `Tools/clients/python/tests/passkey_vectors.py
@@ -248,29 +249,9 @@ import Testing
 
     func hex(_ text: String) throws -> [UInt8] { try Self.hex(text) }
 
-    /// Runs a program to its end, reading its output on a thread of its own, so that no thread of
-    /// the concurrency pool blocks.
+/// Runs a program found on the PATH to its end (BastionTestSupport's runProgram).
     func run(_ arguments: [String]) async throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let (terminations, termination) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { process in
-            termination.yield(process.terminationStatus)
-            termination.finish()
-        }
-        let output: Task<Data, Never> = Task.detached {
-            await withCheckedContinuation { continuation in
-                Thread.detachNewThread { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
-            }
-        }
-        try process.run()
-        var status: Int32 = -1
-        for await terminationStatus in terminations { status = terminationStatus }
-        return (status, String(decoding: await output.value, as: UTF8.self))
+        try await runProgram(URL(fileURLWithPath: "/usr/bin/env"), arguments)
     }
 }
 

@@ -4,6 +4,7 @@ import BastionStore
 import Foundation
 import Logging
 import Testing
+import BastionTestSupport
 
 /// Session tokens against PyJWT 2.10.1: it verifies what the server issues, and forges what the
 /// server must refuse (RFC 8725: `alg: none`, another algorithm, a wrong `typ`, an expired `exp`,
@@ -17,28 +18,13 @@ import Testing
         try await store.close()
     }
 
-    /// Runs `script` with python3 (PyJWT installed by Tools/setup.sh); returns stdout. Waits
-    /// without blocking a thread of the shared pool.
+/// Runs `script` with python3 (PyJWT installed by Tools/setup.sh); returns stdout.
     func python(_ script: String, _ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let (terminations, termination) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { process in
-            termination.yield(process.terminationStatus)
-            termination.finish()
-        }
-        try process.run()
-        var status: Int32 = -1
-        for await terminationStatus in terminations { status = terminationStatus }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(status == 0, "\(errorText)")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try await runProgramSeparately(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + arguments
+        )
+        #expect(result.status == 0, "\(result.errors)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func currentKey(_ tokens: SessionTokens) -> SessionTokens.SigningKey { tokens.currentSigningKey }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import BastionIdentity
+import BastionTestSupport
 
 /// TOTP against RFC 6238's Appendix B and the Python `pyotp` package (2.12.0, Tools/setup.sh);
 /// the replay rule; base32; the factor key's sealing; recovery codes; the challenge detail.
@@ -237,30 +238,12 @@ import Testing
         #expect(challenge.factor(forCode: "abcd-efgh-ijkl-mnop")?.id == "recovery-codes")
     }
 
-    /// Runs `script` with python3, `input` on stdin; returns stdout.
+/// Runs `script` with python3, `input` on stdin; returns stdout.
     func python(_ script: String, input: Data) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = output
-        process.standardError = errors
-        let (terminations, termination) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { process in
-            termination.yield(process.terminationStatus)
-            termination.finish()
-        }
-        try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        var status: Int32 = -1
-        for await terminationStatus in terminations { status = terminationStatus }
-        #expect(status == 0, "\(errorText)")
-        return String(decoding: data, as: UTF8.self)
+        let result = try await runProgramSeparately(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script], input: input
+        )
+        #expect(result.status == 0, "\(result.errors)")
+        return result.output
     }
 }

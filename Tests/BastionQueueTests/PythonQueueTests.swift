@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import BastionTestSupport
 
 /// The Python client's queue flows (Tools/clients/python/tests/test_queue_server.py) against real
 /// `bastiond --dev` processes, with the `bastion` CLI as the Swift client: messages exchanged over
@@ -36,28 +37,3 @@ import Testing
     }
 }
 
-/// Runs a program to its end without blocking the concurrency pool; returns its status and
-/// output (stdout and stderr together).
-func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let (terminations, termination) = AsyncStream<Int32>.makeStream()
-    process.terminationHandler = { process in
-        termination.yield(process.terminationStatus)
-        termination.finish()
-    }
-    let output: Task<Data, Never> = Task.detached {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
-        }
-    }
-    try process.run()
-    var status: Int32 = -1
-    for await terminationStatus in terminations { status = terminationStatus }
-    return (status, String(decoding: await output.value, as: UTF8.self))
-}

@@ -1,3 +1,4 @@
+import BastionTestSupport
 import BastionCrypto
 import BastionIdentity
 import BastionProtobuf

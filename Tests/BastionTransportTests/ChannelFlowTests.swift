@@ -133,7 +133,7 @@ import Testing
         func failing(_ fail: Bool) {
             let flag = folder.appendingPathComponent("fail").path
             if fail {
-                FileManager.default.createFile(atPath: flag, contents: Data())
+                _ = FileManager.default.createFile(atPath: flag, contents: Data())
             } else {
                 try? FileManager.default.removeItem(atPath: flag)
             }

@@ -1,3 +1,4 @@
+import BastionTestSupport
 import BastionIdentity
 import Foundation
 import Testing

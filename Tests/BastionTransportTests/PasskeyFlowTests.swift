@@ -1,3 +1,4 @@
+import BastionTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import BastionTestSupport
 import BastionIdentity
 import BastionPolicy
 import BastionProtobuf

@@ -1,3 +1,4 @@
+import BastionTestSupport
 import BastionTLS
 import BastionTransport
 import Foundation

@@ -99,30 +99,3 @@ func firstRefusal(_ echo: Bastion_Echo_V1_EchoClient) async -> RPCError? {
     return nil
 }
 
-/// Runs a program to its end without blocking a thread of the shared concurrency pool (the
-/// suite runs on two cores; a blocked pool thread starves every other test's tasks). Output and
-/// errors are read on a thread of their own, so a full pipe cannot stall the program.
-func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil, in folder: URL? = nil) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let folder { process.currentDirectoryURL = folder }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let (terminations, termination) = AsyncStream<Int32>.makeStream()
-    process.terminationHandler = { process in
-        termination.yield(process.terminationStatus)
-        termination.finish()
-    }
-    let output: Task<Data, Never> = Task.detached {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
-        }
-    }
-    try process.run()
-    var status: Int32 = -1
-    for await terminationStatus in terminations { status = terminationStatus }
-    return (status, String(decoding: await output.value, as: UTF8.self))
-}
