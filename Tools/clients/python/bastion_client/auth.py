@@ -35,7 +35,7 @@ import os
 import ssl
 import tempfile
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Callable, Optional, Tuple, TypeVar, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -49,6 +49,9 @@ from .calls import UnaryCall
 from .channel import Channel
 from .metadata import Metadata, MetadataLike
 from .status import FailedPrecondition
+
+if TYPE_CHECKING:
+    from . import two_factor
 
 __all__ = [
     "AuthClient",
@@ -401,35 +404,34 @@ def logout(channel: Channel, session: Session, *, timeout: Optional[float] = DEF
 
 
 def delete_account(
-    channel: Channel, user_id: str, password: Password, *, timeout: Optional[float] = DEFAULT_TIMEOUT
+    channel: Channel,
+    user_id: str,
+    password: Password,
+    *,
+    prove: Optional["two_factor.Prover"] = None,
+    timeout: Optional[float] = DEFAULT_TIMEOUT,
 ) -> None:
     """Deletes the account: ``channel`` must present the user's own client certificate
     (:meth:`Registration.channel`), and the password is proven afresh.
 
     The method also wants a second factor bound to this request. A user without any factor
     answers the server's challenge with ``none`` (the server accepts it only while the user has
-    no usable factor); solving a challenge for a user with factors is not in this client yet."""
+    no usable factor); for a user with factors, ``prove`` answers the challenge
+    (:data:`bastion_client.two_factor.Prover`), and without it the server's
+    ``FailedPrecondition`` is raised."""
+    from . import two_factor  # it imports this module
+
     handle, ke3 = password_proof(channel, user_id, password, timeout=timeout)
     request = auth_pb2.DeleteAccountRequest(user_id=user_id, login_handle=handle, ke3=ke3)
     client = AuthClient(channel)
-    try:
-        client.delete_account(request, timeout=timeout)
-    except FailedPrecondition as error:
-        if not _factorless_challenge(error.details.second_factor_challenge):
-            raise
-        # The same request bytes: the answer is bound to them.
-        answer = Metadata((SECOND_FACTOR_METADATA_KEY, "none"), allow_reserved=True)
-        client.delete_account(request, metadata=answer, timeout=timeout)
+    # The same request bytes both times: the answer is bound to them.
+    two_factor.with_second_factor(
+        channel,
+        lambda metadata: client.delete_account(request, metadata=metadata, timeout=timeout),
+        prove,
+        timeout=timeout,
+    )
 
 
 #: The metadata key a second-factor token (or ``none``) travels in.
 SECOND_FACTOR_METADATA_KEY = "bastion-second-factor"
-
-
-def _factorless_challenge(challenge: str) -> bool:
-    """Whether a challenge detail (``v1 method=… request-sha256=… factors=…``) lists no factor."""
-    fields: dict[str, str] = {}
-    for part in challenge.split()[1:]:
-        key, _, value = part.partition("=")
-        fields[key] = value
-    return challenge.startswith("v1 ") and fields.get("factors") == ""

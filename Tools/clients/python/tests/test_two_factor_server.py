@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 if SERVER and CA_FILE:
     import pyotp
 
-    from bastion_client import auth, two_factor
+    from bastion_client import auth, opaque, two_factor
 
 PASSWORD = "correct horse battery staple"
 USER = f"tf-{secrets.token_hex(3)}"
@@ -189,3 +189,15 @@ def test_access_codes(anonymous: Channel, own: Tuple[Channel, "auth.Session"]) -
         two_factor.redeem_access_code(anonymous, issued.code)
     with pytest.raises(InvalidArgument):
         two_factor.redeem_access_code(anonymous, "12ab")
+
+
+def test_delete_account_answers_its_challenge(own: Tuple[Channel, "auth.Session"]) -> None:
+    """Last: it deletes the module's user. Without a prover the server's request is raised; with
+    one, the account goes, and the password no longer logs in."""
+    channel, _ = own
+    with pytest.raises(FailedPrecondition) as refused:
+        auth.delete_account(channel, USER, PASSWORD)
+    assert "bastion.auth.v1.Auth/DeleteAccount" in refused.value.details.second_factor_challenge
+    auth.delete_account(channel, USER, PASSWORD, prove=channel_prover(channel, SMS))
+    with pytest.raises(opaque.OpaqueError):
+        auth.login(channel, USER, PASSWORD)
