@@ -14,6 +14,7 @@ apt_packages=(
     liblmdb-dev lmdb-utils                            # the store, and mdb_stat for its tests
     libssl-dev libsodium-dev openssl                  # TLS and crypto; openssl s_client in tests
     libprotobuf-c-dev protobuf-c-compiler             # the C client
+    python3-venv                                      # check-install.sh: pip install into a fresh venv
     gcc make pkg-config                               # building the C client
 )
 python_protobuf="protobuf==4.21.12"                   # matches Debian's protoc 3.21.12
