@@ -1,7 +1,7 @@
 /// A transport's client side: opens calls on a connection. The NIO transport implements it.
 public protocol ClientTransport: Sendable {
     /// Opens a call: the transport sends its header at once.
-    func openCall(
+    nonisolated(nonsending) func openCall(
         method: MethodDescriptor,
         metadata: Metadata,
         timeout: Duration?
@@ -13,7 +13,7 @@ public protocol ClientTransport: Sendable {
     ///
     /// The default opens a call and drives it step by step; a transport that can do it in one
     /// step (one suspension instead of five) implements it.
-    func unary(
+    nonisolated(nonsending) func unary(
         method: MethodDescriptor,
         metadata: Metadata,
         timeout: Duration?,
@@ -35,7 +35,7 @@ public struct ClientUnaryResponse: Sendable {
 }
 
 extension ClientTransport {
-    public func unary(
+    nonisolated(nonsending) public func unary(
         method: MethodDescriptor,
         metadata: Metadata,
         timeout: Duration?,
@@ -70,17 +70,17 @@ extension RPCError {
 /// One open call, in encoded messages.
 public protocol ClientCallTransport: Sendable {
     /// Sends a request message; `endStream` half-closes after it. Suspends under flow control.
-    func send(message: [UInt8]?, endStream: Bool) async throws(RPCError)
+    nonisolated(nonsending) func send(message: [UInt8]?, endStream: Bool) async throws(RPCError)
 
     /// The server's response header metadata (empty if it sent none before its trailer).
-    func responseMetadata() async throws(RPCError) -> Metadata
+    nonisolated(nonsending) func responseMetadata() async throws(RPCError) -> Metadata
 
     /// The next response message, or nil when the call ended OK. A non-OK end throws its
     /// ``RPCError``.
-    func nextResponse() async throws(RPCError) -> [UInt8]?
+    nonisolated(nonsending) func nextResponse() async throws(RPCError) -> [UInt8]?
 
     /// The trailer's metadata, once the call has ended.
-    func trailerMetadata() async -> Metadata
+    nonisolated(nonsending) func trailerMetadata() async -> Metadata
 
     /// Abandons the call (sends CANCEL).
     func cancel()

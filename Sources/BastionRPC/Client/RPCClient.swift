@@ -11,7 +11,7 @@ public struct RPCResponse<Message: ProtobufMessage>: Sendable {
 public struct RPCRequestWriter<Message: ProtobufMessage>: Sendable {
     let call: any ClientCallTransport
 
-    public func write(_ message: Message) async throws(RPCError) {
+    nonisolated(nonsending) public func write(_ message: Message) async throws(RPCError) {
         try await call.send(message: message.serializedBytes(), endStream: false)
     }
 }
@@ -24,10 +24,10 @@ public struct RPCResponseStream<Message: ProtobufMessage>: AsyncSequence, Sendab
     let call: any ClientCallTransport
 
     /// The server's response header metadata.
-    public func metadata() async throws(RPCError) -> Metadata { try await call.responseMetadata() }
+    nonisolated(nonsending) public func metadata() async throws(RPCError) -> Metadata { try await call.responseMetadata() }
 
     /// The trailer's metadata; call after the stream ended.
-    public func trailerMetadata() async -> Metadata { await call.trailerMetadata() }
+    nonisolated(nonsending) public func trailerMetadata() async -> Metadata { await call.trailerMetadata() }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let call: any ClientCallTransport
@@ -51,7 +51,7 @@ public struct RPCClient: Sendable {
         self.transport = transport
     }
 
-    public func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
+    nonisolated(nonsending) public func unary<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
         request: Request,
         metadata: Metadata = Metadata(),
@@ -70,7 +70,7 @@ public struct RPCClient: Sendable {
         )
     }
 
-    public func clientStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
+    nonisolated(nonsending) public func clientStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions(),
@@ -87,7 +87,7 @@ public struct RPCClient: Sendable {
         return try await Self.singleResponse(call)
     }
 
-    public func serverStreaming<Request: ProtobufMessage, Response: ProtobufMessage, Result>(
+    nonisolated(nonsending) public func serverStreaming<Request: ProtobufMessage, Response: ProtobufMessage, Result>(
         _ method: MethodDescriptor,
         request: Request,
         metadata: Metadata = Metadata(),
@@ -133,7 +133,7 @@ public struct RPCClient: Sendable {
         }
     }
 
-    static func singleResponse<Response: ProtobufMessage>(_ call: any ClientCallTransport) async throws(RPCError) -> RPCResponse<Response> {
+    nonisolated(nonsending) static func singleResponse<Response: ProtobufMessage>(_ call: any ClientCallTransport) async throws(RPCError) -> RPCResponse<Response> {
         let metadata = try await call.responseMetadata()
         guard let bytes = try await call.nextResponse() else {
             throw RPCError.noUnaryResponse

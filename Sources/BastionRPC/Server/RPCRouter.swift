@@ -3,13 +3,13 @@ public import BastionProtobuf
 /// Maps method paths to handlers. Generated service code registers its methods here.
 public struct RPCRouter: Sendable {
     /// A method's handler over the raw call.
-    public typealias Handler = @Sendable (any ServerCallTransport, ServerContext) async throws -> Void
+    public typealias Handler = nonisolated(nonsending) @Sendable (any ServerCallTransport, ServerContext) async throws -> Void
 
     /// Extracts the fields a method's policy names from its decoded request (generated code).
     public typealias RequestFields<Request> = @Sendable (Request) -> [String: RequestFieldValue]
 
     /// A handler as the router keeps it: it also gets the interceptors' request phase.
-    typealias RoutedHandler = @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
+    typealias RoutedHandler = nonisolated(nonsending) @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
 
     /// A registered method as a call's path resolves to it: the transport looks it up once when
     /// the call arrives (for the method's deadline cap and the handler's context) and hands it
@@ -55,7 +55,7 @@ public struct RPCRouter: Sendable {
     /// Runs the call to completion: the interceptors, the handler, and the trailer. Never throws:
     /// every outcome becomes a trailer (handler errors that are not ``RPCError`` become
     /// `UNKNOWN` without their text, which may hold internals; `onUnexpectedError` sees them).
-    public func handle(
+    nonisolated(nonsending) public func handle(
         path: String,
         transport: any ServerCallTransport,
         context: ServerContext,
@@ -67,7 +67,7 @@ public struct RPCRouter: Sendable {
     /// Runs a call whose path was already resolved with ``route(forPath:)`` (nil: no such
     /// method, answered `UNIMPLEMENTED`), as ``handle(path:transport:context:onUnexpectedError:)``
     /// does, without looking the path up again.
-    public func handle(
+    nonisolated(nonsending) public func handle(
         route: Route?,
         path: String,
         transport: any ServerCallTransport,
@@ -80,8 +80,12 @@ public struct RPCRouter: Sendable {
         }
         let phase = RequestPhase(interceptors: interceptors)
         do {
-            try await run(interceptorIndex: 0, context: context) {
+            if interceptors.isEmpty {
                 try await route.handler(transport, context, phase)
+            } else {
+                try await run(interceptorIndex: 0, context: context) {
+                    try await route.handler(transport, context, phase)
+                }
             }
             if context.heldOKTrailer {
                 try await transport.send(header: nil, message: nil, trailer: Self.okTrailer(context))
@@ -98,6 +102,9 @@ public struct RPCRouter: Sendable {
         }
     }
 
+    /// Runs the interceptors from `interceptorIndex` on around `body`. Their `next` closures are
+    /// plain nonisolated (the protocol's), so the handler under interceptors starts with a hop;
+    /// a call without interceptors skips this.
     private func run(interceptorIndex: Int, context: ServerContext, body: () async throws -> Void) async throws {
         guard interceptorIndex < interceptors.count else {
             try await body()
@@ -108,7 +115,7 @@ public struct RPCRouter: Sendable {
         }
     }
 
-    private func finish(_ transport: any ServerCallTransport, _ error: RPCError) async {
+    nonisolated(nonsending) private func finish(_ transport: any ServerCallTransport, _ error: RPCError) async {
         try? await transport.send(header: nil, message: nil, trailer: error.trailer)
     }
 }
@@ -118,7 +125,7 @@ extension RPCRouter {
     public mutating func registerUnary<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
         requestFields: RequestFields<Request>? = nil,
-        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+        handler: nonisolated(nonsending) @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         register(method) { transport, context, phase in
             let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
@@ -131,7 +138,7 @@ extension RPCRouter {
     /// Registers a client-streaming method: many requests in, one response out.
     public mutating func registerClientStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
-        handler: @escaping @Sendable (RPCRequestStream<Request>, ServerContext) async throws -> Response
+        handler: nonisolated(nonsending) @escaping @Sendable (RPCRequestStream<Request>, ServerContext) async throws -> Response
     ) {
         register(method) { transport, context, phase in
             try await phase.inspect(RequestView(phase: .callStart, bytes: nil), context)
@@ -145,7 +152,7 @@ extension RPCRouter {
     public mutating func registerServerStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
         requestFields: RequestFields<Request>? = nil,
-        handler: @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
+        handler: nonisolated(nonsending) @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         register(method) { transport, context, phase in
             let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
@@ -159,7 +166,7 @@ extension RPCRouter {
     /// Registers a bidirectional-streaming method.
     public mutating func registerBidirectionalStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
-        handler: @escaping @Sendable (RPCRequestStream<Request>, RPCResponseWriter<Response>, ServerContext) async throws -> Void
+        handler: nonisolated(nonsending) @escaping @Sendable (RPCRequestStream<Request>, RPCResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         register(method) { transport, context, phase in
             try await phase.inspect(RequestView(phase: .callStart, bytes: nil), context)
@@ -176,7 +183,7 @@ extension RPCRouter {
 
     /// The one request of a unary or server-streaming call, after the interceptors' request
     /// phase has seen it.
-    static func singleRequest<Request: ProtobufMessage>(
+    nonisolated(nonsending) static func singleRequest<Request: ProtobufMessage>(
         _ transport: any ServerCallTransport,
         _ context: ServerContext,
         _ phase: RequestPhase,
@@ -199,7 +206,7 @@ extension RPCRouter {
     /// Ends a successful call: the last response (if any) with the OK trailer, or, while an
     /// interceptor holds the trailer (``ServerContext/holdsOKTrailer``), the response alone; then
     /// ``handle(path:transport:context:onUnexpectedError:)`` sends the trailer after the interceptors.
-    static func finishOK(
+    nonisolated(nonsending) static func finishOK(
         _ transport: any ServerCallTransport,
         _ context: ServerContext,
         header: Metadata?,
@@ -228,7 +235,7 @@ struct RequestPhase: Sendable {
 
     var isEmpty: Bool { interceptors.isEmpty }
 
-    func inspect(_ request: RequestView, _ context: ServerContext) async throws(RPCError) {
+    nonisolated(nonsending) func inspect(_ request: RequestView, _ context: ServerContext) async throws(RPCError) {
         for interceptor in interceptors {
             try await interceptor.inspect(request, context: context)
         }

@@ -42,7 +42,7 @@ public struct RPCResponseWriter<Message: ProtobufMessage>: Sendable {
     let headerSent: HeaderLatch
 
     /// Sends one response; suspends while the client is slow to read.
-    public func write(_ message: Message) async throws(RPCError) {
+    nonisolated(nonsending) public func write(_ message: Message) async throws(RPCError) {
         let header = headerSent.take() ? context.responseMetadata : nil
         try await transport.send(header: header, message: message.serializedBytes(), trailer: nil)
     }

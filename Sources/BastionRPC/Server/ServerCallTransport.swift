@@ -1,10 +1,15 @@
 /// A transport's side of one server call, in encoded messages. The router and the generated
 /// service code drive it; the NIO transport implements it.
+///
+/// The requirements are `nonisolated(nonsending)`: they run on the caller's executor, so a
+/// handler running on its connection's event loop reaches the transport without the executor
+/// check (`swift_task_switch`) that a plain `nonisolated` async function makes on entry. A
+/// conformer written without the attribute still satisfies them.
 public protocol ServerCallTransport: Sendable {
     /// The next request message's bytes, or nil once the client has half-closed.
-    func nextRequest() async throws(RPCError) -> [UInt8]?
+    nonisolated(nonsending) func nextRequest() async throws(RPCError) -> [UInt8]?
 
     /// Sends any of: the response header (once, before the first message), a response message,
     /// and the trailer (which ends the call). Suspends while flow control holds the message back.
-    func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError)
+    nonisolated(nonsending) func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError)
 }

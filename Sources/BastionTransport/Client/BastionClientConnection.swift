@@ -110,7 +110,11 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         }
     }
 
-    public func openCall(method: MethodDescriptor, metadata: Metadata, timeout: Duration?) async throws(RPCError) -> any ClientCallTransport {
+    nonisolated(nonsending) public func openCall(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?
+    ) async throws(RPCError) -> any ClientCallTransport {
         let handler = self.handler
         if channel.eventLoop.inEventLoop {
             return try handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout).get()
@@ -128,7 +132,7 @@ public final class BastionClientConnection: ClientTransport, Sendable {
 
     /// A whole unary call with one suspension: the header, the request and the half-close go out
     /// together, and the caller wakes once, at the trailer.
-    public func unary(
+    nonisolated(nonsending) public func unary(
         method: MethodDescriptor,
         metadata: Metadata,
         timeout: Duration?,

@@ -46,7 +46,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     // suspends only when it has to wait; one running elsewhere hops to the event loop for every
     // operation.
 
-    func send(message: [UInt8]?, endStream: Bool) async throws(RPCError) {
+    nonisolated(nonsending) func send(message: [UInt8]?, endStream: Bool) async throws(RPCError) {
         let future: EventLoopFuture<Void>
         if eventLoop.inEventLoop {
             switch connection.send(self, message: message, endStream: endStream) {
@@ -72,7 +72,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
         }
     }
 
-    func responseMetadata() async throws(RPCError) -> Metadata {
+    nonisolated(nonsending) func responseMetadata() async throws(RPCError) -> Metadata {
         if eventLoop.inEventLoop, let header = connection.pollHeader(self) { return try header.get() }
         do {
             return try await withCheckedThrowingContinuation { continuation in
@@ -83,7 +83,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
         }
     }
 
-    func nextResponse() async throws(RPCError) -> [UInt8]? {
+    nonisolated(nonsending) func nextResponse() async throws(RPCError) -> [UInt8]? {
         if eventLoop.inEventLoop, let response = connection.pollResponse(self) { return try response.get() }
         do {
             return try await withCheckedThrowingContinuation { continuation in
@@ -94,7 +94,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
         }
     }
 
-    func trailerMetadata() async -> Metadata {
+    nonisolated(nonsending) func trailerMetadata() async -> Metadata {
         if eventLoop.inEventLoop, let metadata = connection.pollTrailer(self) { return metadata }
         return await withCheckedContinuation { continuation in
             onEventLoop { self.connection.awaitTrailer(self, continuation) }

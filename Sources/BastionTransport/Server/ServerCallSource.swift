@@ -14,7 +14,7 @@ struct ServerCallSource: Sendable {
 
     /// The next call, or nil once the connection has closed. Cancelling the waiting task closes
     /// the connection.
-    func next() async -> ServerStream? {
+    nonisolated(nonsending) func next() async -> ServerStream? {
         let eventLoop = channel.eventLoop
         if eventLoop.inEventLoop, let stream = handler.value.pollCall() { return stream }
         let handler = self.handler

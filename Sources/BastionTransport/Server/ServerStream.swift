@@ -69,7 +69,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     // MARK: The handler's side
 
     /// Runs `body` (the router's handling of this call) so that cancelling the call cancels it.
-    public func run(_ body: () async -> Void) async {
+    nonisolated(nonsending) public func run(_ body: nonisolated(nonsending) () async -> Void) async {
         withUnsafeCurrentTask { current in task.withLock { $0 = current.map(HandlerTask.init) } }
         await body()
         task.withLock { $0 = nil }
@@ -88,7 +88,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     // connection's state directly and suspends only when it has to wait; one running elsewhere
     // hops to the event loop for every operation.
 
-    public func nextRequest() async throws(RPCError) -> [UInt8]? {
+    nonisolated(nonsending) public func nextRequest() async throws(RPCError) -> [UInt8]? {
         if eventLoop.inEventLoop {
             switch connection.pollRequest(self) {
             case .message(let message): return message
@@ -112,7 +112,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         }
     }
 
-    public func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError) {
+    nonisolated(nonsending) public func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError) {
         let future: EventLoopFuture<Void>
         if eventLoop.inEventLoop {
             switch connection.send(self, header: header, message: message, trailer: trailer) {
