@@ -27,7 +27,6 @@ import Testing
         let handler = serverHandler()
         weak let weakHandler = handler
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: FrameLimits())))
         try channel.pipeline.syncOperations.addHandler(handler)
         channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 4433), promise: nil)
         let call = BadInputTests.frame(.headers, stream: 1, BadInputTests.callHeader("/test.Lifetime/Unary"))
@@ -65,7 +64,6 @@ import Testing
         weak let weakHandler = handler
         do {
             let channel = EmbeddedChannel()
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: FrameLimits())))
             try channel.pipeline.syncOperations.addHandler(handler)
             channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 4433), promise: nil)
             try channel.writeInbound(ByteBuffer(bytes: BadInputTests.settings))
@@ -86,7 +84,6 @@ import Testing
             logger: Logger(label: "lifetime")
         )
         weak let weakHandler = handler
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: FrameLimits())))
         try channel.pipeline.syncOperations.addHandler(handler)
         channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 4433), promise: nil)
         var call: ClientStream? = try handler.openCall(path: "/test.Lifetime/Unary", metadata: Metadata(), timeout: nil).get()

@@ -103,7 +103,6 @@ public final class BastionClientConnection: ClientTransport, Sendable {
                 try operations.addHandler(try TLSClientHandler(context: context, serverHostname: serverHostname))
                 waitsForTLS = true
             }
-            try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: settings.frameLimits)))
             let handler = ClientConnectionHandler(settings: settings, waitsForTLS: waitsForTLS, ready: ready, logger: logger)
             try operations.addHandler(handler)
             return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop))

@@ -7,7 +7,7 @@ import NIOCore
 /// The client's side of one connection: opens calls as streams, turns frames into responses.
 /// All state lives on the channel's event loop.
 final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
-    typealias InboundIn = InboundFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
 
@@ -27,6 +27,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// Set when the server sent GOAWAY or the connection failed: no new calls.
     private var refusal: RPCError?
     private var settingsSent = false
+    /// Splits the server's bytes into frames, checking each header before buffering its payload.
+    private var decoder: FrameDecoder
     var flushScheduled = false
     var outputContext: ChannelHandlerContext? { context }
 
@@ -36,6 +38,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         self.ready = ready
         self.logger = logger
         self.flow = ConnectionFlow(localSettings: settings)
+        self.decoder = FrameDecoder(limits: settings.frameLimits)
     }
 
     // MARK: Channel events
@@ -66,7 +69,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        decoder.append(unwrapInboundIn(data))
+        do {
+            while let frame = try decoder.next() {
+                handle(frame)
+            }
+        } catch {
+            errorCaught(context: context, error: error)
+        }
+    }
+
+    private func handle(_ frame: InboundFrame) {
         switch frame.header.type {
         case .settings:
             guard !frame.header.flags.contains(.ack), let peer = decode(RPCSettings.self, frame) else { return }

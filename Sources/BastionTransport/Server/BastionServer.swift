@@ -100,7 +100,6 @@ public final class BastionServer: Service, Sendable {
                 }
                 let idle = TimeAmount.nanoseconds(configuration.idleTimeout.clampedNanoseconds)
                 try operations.addHandler(IdleStateHandler(readTimeout: idle))
-                try operations.addHandler(ByteToMessageHandler(FrameDecoder(limits: configuration.connection.settings.frameLimits)))
                 let handler = ServerConnectionHandler(
                     configuration: configuration.connection,
                     routeLookup: routeLookup,

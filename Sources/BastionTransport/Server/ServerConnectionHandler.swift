@@ -19,7 +19,7 @@ public struct ServerConnectionConfiguration: Sendable {
 /// connection's task takes through ``ServerCallSource``), responses back as frames. All state
 /// lives on the channel's event loop.
 final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
-    typealias InboundIn = InboundFrame
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = Never
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
@@ -38,6 +38,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private var lastStreamID: UInt32 = 0
     var flow: ConnectionFlow
     private var peer = RPCPeer(address: "unknown", ipAddress: nil)
+    /// Splits the client's bytes into frames, checking each header before buffering its payload.
+    private var decoder: FrameDecoder
     private var settingsSent = false
     private var draining = false
     private var closing = false
@@ -62,6 +64,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         self.waitsForTLS = waitsForTLS
         self.logger = logger
         self.flow = ConnectionFlow(localSettings: configuration.settings)
+        self.decoder = FrameDecoder(limits: configuration.settings.frameLimits)
     }
 
     // MARK: Channel events
@@ -110,8 +113,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
         guard !closing else { return }
+        decoder.append(unwrapInboundIn(data))
+        do {
+            while !closing, let frame = try decoder.next() {
+                handle(frame)
+            }
+        } catch {
+            framingError(error)
+        }
+    }
+
+    private func handle(_ frame: InboundFrame) {
         switch frame.header.type {
         case .settings: handleSettings(frame)
         case .ping: handlePing(frame)
@@ -157,10 +170,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         self.context = nil
     }
 
+    /// A frame broke the protocol's rules or the limits: the connection ends with a GOAWAY.
+    private func framingError(_ error: FramingError) {
+        let code: RPCError.Code = error.code == .frameTooLarge ? .resourceExhausted : .invalidArgument
+        connectionError(RPCError(code: code, message: error.message))
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? FramingError {
-            let code: RPCError.Code = error.code == .frameTooLarge ? .resourceExhausted : .invalidArgument
-            connectionError(RPCError(code: code, message: error.message))
+            framingError(error)
         } else if let error = error as? TLSError {
             logger.debug("TLS error", metadata: ["peer": "\(peer)", "error": "\(error)"])
             context.close(promise: nil)
