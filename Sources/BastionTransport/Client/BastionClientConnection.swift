@@ -142,12 +142,12 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         do {
             if channel.eventLoop.inEventLoop {
                 let stream = try handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request).get()
-                return try await withCheckedThrowingContinuation { continuation in
+                return try await withUnsafeThrowingContinuation { continuation in
                     handler.value.awaitUnary(stream, continuation)
                 }
             }
             let eventLoop = channel.eventLoop
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withUnsafeThrowingContinuation { continuation in
                 eventLoop.execute {
                     switch handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request) {
                     case .success(let stream): handler.value.awaitUnary(stream, continuation)

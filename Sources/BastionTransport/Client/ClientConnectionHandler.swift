@@ -21,15 +21,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private var context: ChannelHandlerContext?
     /// The connection's event loop, which outlives the pipeline.
     private var eventLoop: (any EventLoop)!
-    private var streams: [UInt32: ClientStream] = [:]
-    private var nextStreamID: UInt32 = 1
-    var flow: ConnectionFlow
+    // The state below lives on the event loop, and no mutating access to it calls out of this
+    // file, so the run-time exclusivity checks of the busiest properties are switched off.
+    @exclusivity(unchecked) private var streams: [UInt32: ClientStream] = [:]
+    @exclusivity(unchecked) private var nextStreamID: UInt32 = 1
+    @exclusivity(unchecked) var flow: ConnectionFlow
     /// Set when the server sent GOAWAY or the connection failed: no new calls.
-    private var refusal: RPCError?
+    @exclusivity(unchecked) private var refusal: RPCError?
     private var settingsSent = false
     /// Splits the server's bytes into frames, checking each header before buffering its payload.
-    private var decoder: FrameDecoder
-    var flushScheduled = false
+    @exclusivity(unchecked) private var decoder: FrameDecoder
+    @exclusivity(unchecked) var flushScheduled = false
     var outputContext: ChannelHandlerContext? { context }
 
     init(settings: ConnectionSettings, waitsForTLS: Bool, ready: EventLoopPromise<Void>, logger: Logger) {
@@ -261,7 +263,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     /// Waits for a unary call's end (see ``startUnary(path:metadata:timeout:request:)``).
-    func awaitUnary(_ stream: ClientStream, _ continuation: CheckedContinuation<ClientUnaryResponse, any Error>) {
+    func awaitUnary(_ stream: ClientStream, _ continuation: UnsafeContinuation<ClientUnaryResponse, any Error>) {
         if let outcome = stream.outcome {
             continuation.resume(with: Self.unaryResult(stream, outcome))
         } else {
@@ -324,7 +326,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
     }
 
-    func awaitHeader(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, any Error>) {
+    func awaitHeader(_ stream: ClientStream, _ continuation: UnsafeContinuation<Metadata, any Error>) {
         if let header = pollHeader(stream) {
             continuation.resume(with: header)
         } else {
@@ -345,7 +347,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
     }
 
-    func nextResponse(_ stream: ClientStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+    func nextResponse(_ stream: ClientStream, _ continuation: UnsafeContinuation<[UInt8]?, any Error>) {
         if let response = pollResponse(stream) {
             continuation.resume(with: response)
         } else {
@@ -362,7 +364,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
     }
 
-    func awaitTrailer(_ stream: ClientStream, _ continuation: CheckedContinuation<Metadata, Never>) {
+    func awaitTrailer(_ stream: ClientStream, _ continuation: UnsafeContinuation<Metadata, Never>) {
         if let metadata = pollTrailer(stream) {
             continuation.resume(returning: metadata)
         } else {

@@ -12,25 +12,28 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     /// ends with the call.
     let connection: ClientConnectionHandler
 
-    // Event loop state.
+    // Event loop state. Only the event loop touches it, and never two accesses at once, so the
+    // run-time exclusivity checks are switched off for it (`@exclusivity(unchecked)`). Waiters
+    // are taken (set to nil or emptied) before they are resumed, so each is resumed once: unsafe
+    // continuations spare the canary a checked one allocates per wait.
     /// Complete messages not yet read, with the flow-control credit to return when they are.
-    var responses = StreamQueue<(message: [UInt8], credit: Int)>()
-    var responseWaiter: CheckedContinuation<[UInt8]?, any Error>?
-    var header: Metadata?
-    var headerWaiters: [CheckedContinuation<Metadata, any Error>] = []
+    @exclusivity(unchecked) var responses = StreamQueue<(message: [UInt8], credit: Int)>()
+    @exclusivity(unchecked) var responseWaiter: UnsafeContinuation<[UInt8]?, any Error>?
+    @exclusivity(unchecked) var header: Metadata?
+    @exclusivity(unchecked) var headerWaiters: [UnsafeContinuation<Metadata, any Error>] = []
     /// How the call ended: nil while it runs; `.success` carries the OK trailer's metadata.
-    var outcome: Result<Metadata, RPCError>?
-    var trailerWaiters: [CheckedContinuation<Metadata, Never>] = []
+    @exclusivity(unchecked) var outcome: Result<Metadata, RPCError>?
+    @exclusivity(unchecked) var trailerWaiters: [UnsafeContinuation<Metadata, Never>] = []
     /// A whole unary call's caller, waiting for its end (``ClientTransport/unary``), and the one
     /// response it keeps until then.
-    var unaryWaiter: CheckedContinuation<ClientUnaryResponse, any Error>?
-    var unaryResponse: [UInt8]?
-    var assembler: MessageAssembler
-    var receiveWindow: ReceiveWindow
-    var sendWindow: Int
-    var pendingSends = StreamQueue<PendingSend>()
-    var deadlineTimer: Scheduled<Void>?
-    var halfClosed = false
+    @exclusivity(unchecked) var unaryWaiter: UnsafeContinuation<ClientUnaryResponse, any Error>?
+    @exclusivity(unchecked) var unaryResponse: [UInt8]?
+    @exclusivity(unchecked) var assembler: MessageAssembler
+    @exclusivity(unchecked) var receiveWindow: ReceiveWindow
+    @exclusivity(unchecked) var sendWindow: Int
+    @exclusivity(unchecked) var pendingSends = StreamQueue<PendingSend>()
+    @exclusivity(unchecked) var deadlineTimer: Scheduled<Void>?
+    @exclusivity(unchecked) var halfClosed = false
 
     init(id: UInt32, eventLoop: any EventLoop, connection: ClientConnectionHandler, maxMessageSize: Int, receiveWindow: Int, sendWindow: Int) {
         self.id = id
@@ -75,7 +78,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     nonisolated(nonsending) func responseMetadata() async throws(RPCError) -> Metadata {
         if eventLoop.inEventLoop, let header = connection.pollHeader(self) { return try header.get() }
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withUnsafeThrowingContinuation { continuation in
                 onEventLoop { self.connection.awaitHeader(self, continuation) }
             }
         } catch {
@@ -86,7 +89,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     nonisolated(nonsending) func nextResponse() async throws(RPCError) -> [UInt8]? {
         if eventLoop.inEventLoop, let response = connection.pollResponse(self) { return try response.get() }
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withUnsafeThrowingContinuation { continuation in
                 onEventLoop { self.connection.nextResponse(self, continuation) }
             }
         } catch {
@@ -96,7 +99,7 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
 
     nonisolated(nonsending) func trailerMetadata() async -> Metadata {
         if eventLoop.inEventLoop, let metadata = connection.pollTrailer(self) { return metadata }
-        return await withCheckedContinuation { continuation in
+        return await withUnsafeContinuation { continuation in
             onEventLoop { self.connection.awaitTrailer(self, continuation) }
         }
     }

@@ -34,24 +34,27 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private var context: ChannelHandlerContext?
     /// The connection's event loop, which outlives the pipeline.
     private var eventLoop: (any EventLoop)!
-    private var streams: [UInt32: ServerStream] = [:]
-    private var lastStreamID: UInt32 = 0
-    var flow: ConnectionFlow
+    // The state below lives on the event loop, and no mutating access to it calls out of this
+    // file (NIO's writes go through `flushOutbound`, after `flow` is let go), so the run-time
+    // exclusivity checks of the busiest properties are switched off (`@exclusivity(unchecked)`).
+    @exclusivity(unchecked) private var streams: [UInt32: ServerStream] = [:]
+    @exclusivity(unchecked) private var lastStreamID: UInt32 = 0
+    @exclusivity(unchecked) var flow: ConnectionFlow
     private var peer = RPCPeer(address: "unknown", ipAddress: nil)
     /// Splits the client's bytes into frames, checking each header before buffering its payload.
-    private var decoder: FrameDecoder
+    @exclusivity(unchecked) private var decoder: FrameDecoder
     private var settingsSent = false
-    private var draining = false
-    private var closing = false
-    var flushScheduled = false
+    @exclusivity(unchecked) private var draining = false
+    @exclusivity(unchecked) private var closing = false
+    @exclusivity(unchecked) var flushScheduled = false
     var outputContext: ChannelHandlerContext? { context }
     private var deadlineTimer: Scheduled<Void>?
     private var deadlineTimerAt: NIODeadline?
     /// Calls that arrived and the connection's task has not taken yet, the task waiting for the
     /// next one, and whether no more will come (the connection closed).
-    private var arrivedCalls = StreamQueue<ServerStream>()
-    private var callWaiter: UnsafeContinuation<ServerStream?, Never>?
-    private var callsEnded = false
+    @exclusivity(unchecked) private var arrivedCalls = StreamQueue<ServerStream>()
+    @exclusivity(unchecked) private var callWaiter: UnsafeContinuation<ServerStream?, Never>?
+    @exclusivity(unchecked) private var callsEnded = false
 
     init(
         configuration: ServerConnectionConfiguration,
@@ -404,7 +407,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         return .wait
     }
 
-    func nextRequest(_ stream: ServerStream, _ continuation: CheckedContinuation<[UInt8]?, any Error>) {
+    func nextRequest(_ stream: ServerStream, _ continuation: UnsafeContinuation<[UInt8]?, any Error>) {
         switch pollRequest(stream) {
         case .message(let message): continuation.resume(returning: message)
         case .end: continuation.resume(returning: nil)

@@ -16,22 +16,26 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     /// the call.
     let connection: ServerConnectionHandler
 
-    // Event loop state.
+    // Event loop state. Only the event loop touches it, and never two accesses at once (no
+    // mutating access calls out of the connection handler), so the run-time exclusivity checks,
+    // about a dozen per call, are switched off for it (`@exclusivity(unchecked)`).
     /// Complete messages not yet read, with the flow-control credit to return when they are.
-    var requests = StreamQueue<(message: [UInt8], credit: Int)>()
-    var requestWaiter: CheckedContinuation<[UInt8]?, any Error>?
-    var halfClosed = false
+    @exclusivity(unchecked) var requests = StreamQueue<(message: [UInt8], credit: Int)>()
+    /// The handler waiting for a request. Taken (set to nil) before it is resumed, so it is
+    /// resumed once; an unsafe continuation spares the canary a checked one allocates per wait.
+    @exclusivity(unchecked) var requestWaiter: UnsafeContinuation<[UInt8]?, any Error>?
+    @exclusivity(unchecked) var halfClosed = false
     /// Why the call is over for the handler: set when the trailer went out or the call was
     /// cancelled; later operations fail with it.
-    var ended: RPCError?
-    var assembler: MessageAssembler
-    var receiveWindow: ReceiveWindow
-    var sendWindow: Int
-    var pendingSends = StreamQueue<PendingSend>()
+    @exclusivity(unchecked) var ended: RPCError?
+    @exclusivity(unchecked) var assembler: MessageAssembler
+    @exclusivity(unchecked) var receiveWindow: ReceiveWindow
+    @exclusivity(unchecked) var sendWindow: Int
+    @exclusivity(unchecked) var pendingSends = StreamQueue<PendingSend>()
     /// When the server ends the call (the client's timeout, capped by the server's).
-    var deadline = NIODeadline.distantFuture
+    @exclusivity(unchecked) var deadline = NIODeadline.distantFuture
     /// Response bytes sent without waiting since the handler last let others run.
-    var bytesSinceYield = 0
+    @exclusivity(unchecked) var bytesSinceYield = 0
     static let burstBytes = 32 << 10
 
     /// The handler's task, so a deadline or a peer's CANCEL can cancel it. Set only while the
@@ -98,7 +102,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
             }
         }
         do {
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withUnsafeThrowingContinuation { continuation in
                 if eventLoop.inEventLoop {
                     connection.nextRequest(self, continuation)
                 } else {
