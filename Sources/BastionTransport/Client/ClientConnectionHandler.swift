@@ -256,8 +256,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         case .failure(let error): return .failure(error)
         }
         stream.halfClosed = true
-        stream.pendingSends.append(PendingSend(message: request, endStream: true, promise: nil))
-        drainSends(stream)
+        // A new stream has nothing queued: the request is written at once if credit allows.
+        var sent = 0
+        let written = flow.writeMessage(
+            request, sent: &sent, streamID: stream.id, streamWindow: &stream.sendWindow,
+            endStream: true, channelWritable: context?.channel.isWritable ?? false
+        )
+        if !written {
+            stream.pendingSends.append(PendingSend(message: request, sent: sent, endStream: true, promise: nil))
+        }
         scheduleFlush()
         return .success(stream)
     }

@@ -428,22 +428,49 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// the frames go out with the next flush, which gathers every response of this event-loop turn.
     func send(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> SendPoll {
         if let ended = stream.ended { return .failed(ended) }
-        var pending = PendingSend(endStream: trailer != nil, promise: nil)
+        var response: RPCResponseHeader?
         if let header {
-            var response = RPCResponseHeader()
-            response.metadata = header.entries
-            pending.header = response
+            response = RPCResponseHeader()
+            response!.metadata = header.entries
         }
-        pending.message = message
-        pending.trailer = trailer
-        stream.pendingSends.append(pending)
+        if stream.pendingSends.isEmpty {
+            // Nothing waits before it (the usual case): written at once, without a queue entry.
+            if let response {
+                flow.outbound.writeFrame(.headers, streamID: stream.id, message: response)
+            }
+            var sent = 0
+            if let message, !writeMessage(message, sent: &sent, on: stream) {
+                stream.pendingSends.append(PendingSend(message: message, sent: sent, endStream: trailer != nil, trailer: trailer))
+                scheduleFlush()
+                return .wait(heldBack(stream))
+            }
+            if let trailer {
+                flow.outbound.writeFrame(.trailers, streamID: stream.id, message: trailer)
+                finished(stream)
+            }
+            scheduleFlush()
+            return .done
+        }
+        stream.pendingSends.append(PendingSend(header: response, message: message, endStream: trailer != nil, trailer: trailer))
         drainSends(stream)
         scheduleFlush()
         if stream.pendingSends.isEmpty { return .done }
-        // Held back by flow control or the socket: this send is the last in the queue.
+        return .wait(heldBack(stream))
+    }
+
+    /// A promise for the send that flow control or the socket held back, the last in the queue.
+    private func heldBack(_ stream: ServerStream) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         stream.pendingSends.updateLast { $0.promise = promise }
-        return .wait(promise.futureResult)
+        return promise.futureResult
+    }
+
+    /// Writes what credit and the socket allow of `message`, from `sent` on; true once all of it is.
+    private func writeMessage(_ message: [UInt8], sent: inout Int, on stream: ServerStream) -> Bool {
+        flow.writeMessage(
+            message, sent: &sent, streamID: stream.id, streamWindow: &stream.sendWindow,
+            endStream: false, channelWritable: context?.channel.isWritable ?? false
+        )
     }
 
     /// Writes what flow control and the socket allow of the stream's pending sends.
@@ -454,11 +481,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
                 pending.header = nil
             }
             if let message = pending.message {
-                let written = flow.writeMessage(
-                    message, sent: &pending.sent, streamID: stream.id, streamWindow: &stream.sendWindow,
-                    endStream: false, channelWritable: context?.channel.isWritable ?? false
-                )
-                guard written else {
+                guard writeMessage(message, sent: &pending.sent, on: stream) else {
                     stream.pendingSends.updateFirst { $0 = pending }
                     return
                 }
