@@ -26,6 +26,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     private let configuration: ServerConnectionConfiguration
     private let routeLookup: @Sendable (String) -> RPCRouter.Route?
+    /// The path of the last call and the route it named (the router's routes never change).
+    private var lastRoute: (path: String, route: RPCRouter.Route?)?
     private let logger: Logger
     private let waitsForTLS: Bool
 
@@ -243,7 +245,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             timeout = min(timeout, .milliseconds(Int64(clamping: header.timeoutMillis)))
         }
         // Looked up once: the server loop runs the call with this route.
-        let route = routeLookup(header.method)
+        let route = route(forPath: header.method)
         let method = route?.method ?? MethodDescriptor(service: "", method: header.method, kind: .unary)
         if let cap = method.maxDuration { timeout = min(timeout, cap) }
         let context = ServerContext(
@@ -270,6 +272,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         // Handed to the connection's task when this read is complete, with the calls that
         // arrived beside it.
         arrivedCalls.append(stream)
+    }
+
+    /// The route a path names. A connection's calls mostly name the method of the call before,
+    /// and comparing the path with that one's is cheaper than hashing it for the router's table.
+    private func route(forPath path: String) -> RPCRouter.Route? {
+        if let lastRoute, lastRoute.path == path { return lastRoute.route }
+        let route = routeLookup(path)
+        lastRoute = (path, route)
+        return route
     }
 
     // MARK: Calls to the connection's task
