@@ -44,6 +44,9 @@ public final class ServerContext: Sendable {
 
     private let responseState = Mutex<(header: Metadata, trailer: Metadata)>((Metadata(), Metadata()))
     private let callState = Mutex<(principal: RPCPrincipal?, attachments: [ObjectIdentifier: any Sendable])>((nil, [:]))
+    /// ``holdsOKTrailer`` and ``heldOKTrailer``: read on every call, so kept as flags rather than
+    /// attachments (a dictionary lookup and a dynamic cast each).
+    fileprivate let trailerFlags = Atomic<UInt8>(0)
 
     public init(method: MethodDescriptor, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: RPCPeer) {
         self.method = method
@@ -86,20 +89,32 @@ extension ServerContext {
     /// response without its OK trailer and sends the trailer once the interceptors are done, so an
     /// acknowledged call is never missing that work, even if the server dies right after.
     public var holdsOKTrailer: Bool {
-        get { self[HoldsOKTrailerKey.self] ?? false }
-        set { self[HoldsOKTrailerKey.self] = newValue }
+        get { flag(Self.holdsFlag) }
+        set { setFlag(Self.holdsFlag, newValue) }
     }
 
     /// Set by the router when it held back the OK trailer; ``RPCRouter/handle(path:transport:context:onUnexpectedError:)``
     /// sends it after the interceptors.
     var heldOKTrailer: Bool {
-        get { self[HeldOKTrailerKey.self] ?? false }
-        set { self[HeldOKTrailerKey.self] = newValue }
+        get { flag(Self.heldFlag) }
+        set { setFlag(Self.heldFlag, newValue) }
+    }
+
+    private static let holdsFlag: UInt8 = 1
+    private static let heldFlag: UInt8 = 2
+
+    private func flag(_ bit: UInt8) -> Bool {
+        trailerFlags.load(ordering: .acquiring) & bit != 0
+    }
+
+    private func setFlag(_ bit: UInt8, _ value: Bool) {
+        if value {
+            trailerFlags.bitwiseOr(bit, ordering: .acquiringAndReleasing)
+        } else {
+            trailerFlags.bitwiseAnd(~bit, ordering: .acquiringAndReleasing)
+        }
     }
 }
-
-private enum HoldsOKTrailerKey: ServerContextKey { typealias Value = Bool }
-private enum HeldOKTrailerKey: ServerContextKey { typealias Value = Bool }
 
 /// Names a per-call value in ``ServerContext``.
 public protocol ServerContextKey {

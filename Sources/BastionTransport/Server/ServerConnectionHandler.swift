@@ -40,6 +40,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     // file (NIO's writes go through `flushOutbound`, after `flow` is let go), so the run-time
     // exclusivity checks of the busiest properties are switched off (`@exclusivity(unchecked)`).
     @exclusivity(unchecked) private var streams: [UInt32: ServerStream] = [:]
+    /// The stream opened last while it is open: the MESSAGE and HALF_CLOSE frames that follow a
+    /// call's HEADERS find it without a lookup in ``streams``. A stream is in the table exactly
+    /// while its `ended` is nil.
+    @exclusivity(unchecked) private var lastOpened: ServerStream?
     @exclusivity(unchecked) private var lastStreamID: UInt32 = 0
     @exclusivity(unchecked) var flow: ConnectionFlow
     private var peer = RPCPeer(address: "unknown", ipAddress: nil)
@@ -267,6 +271,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         )
         stream.halfClosed = frame.header.flags.contains(.endStream)
         streams[id] = stream
+        lastOpened = stream
         stream.deadline = .now() + .nanoseconds(timeout.clampedNanoseconds)
         armDeadlineTimer(stream.deadline)
         // Handed to the connection's task when this read is complete, with the calls that
@@ -281,6 +286,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         let route = routeLookup(path)
         lastRoute = (path, route)
         return route
+    }
+
+    /// The open stream with this id, if any.
+    private func openStream(_ id: UInt32) -> ServerStream? {
+        if let lastOpened, lastOpened.id == id { return lastOpened }
+        return streams[id]
     }
 
     // MARK: Calls to the connection's task
@@ -319,7 +330,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             connectionError(RPCError(code: .resourceExhausted, message: "the client exceeded the connection's flow-control window"))
             return
         }
-        guard let stream = streams[frame.header.streamID] else {
+        guard let stream = openStream(frame.header.streamID) else {
             guard frame.header.streamID <= lastStreamID else {
                 connectionError(RPCError(code: .invalidArgument, message: "MESSAGE on stream \(frame.header.streamID), which was never opened"))
                 return
@@ -354,7 +365,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     private func handleHalfClose(_ frame: InboundFrame) {
-        if let stream = streams[frame.header.streamID] { halfClose(stream) }
+        if let stream = openStream(frame.header.streamID) { halfClose(stream) }
     }
 
     private func handleCancel(_ frame: InboundFrame) {
@@ -429,7 +440,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     /// The handler took `bytes`: return credit to the client when enough has accumulated.
     private func consumed(_ bytes: Int, on stream: ServerStream) {
-        flow.consumed(bytes, streamID: stream.id, streamWindow: &stream.receiveWindow, streamOpen: streams[stream.id] != nil)
+        flow.consumed(bytes, streamID: stream.id, streamWindow: &stream.receiveWindow, streamOpen: stream.ended == nil)
         scheduleFlush()
     }
 
@@ -510,6 +521,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private func finished(_ stream: ServerStream) {
         stream.ended = RPCError(code: .failedPrecondition, message: "the call has already ended")
         streams[stream.id] = nil
+        if lastOpened === stream { lastOpened = nil }
         if let waiter = stream.requestWaiter {
             stream.requestWaiter = nil
             waiter.resume(returning: nil)
@@ -523,6 +535,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         guard stream.ended == nil else { return }
         stream.ended = error
         streams[stream.id] = nil
+        if lastOpened === stream { lastOpened = nil }
         if sendTrailer { writeTrailer(stream.id, error.trailer) }
         if let waiter = stream.requestWaiter {
             stream.requestWaiter = nil
@@ -535,7 +548,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     /// The handler's task returned.
     func handlerFinished(_ stream: ServerStream) {
-        if streams[stream.id] === stream {
+        if stream.ended == nil {  // still in the stream table
             end(stream, RPCError(code: .internal, message: "the handler ended without a trailer"), sendTrailer: true)
             flushOutbound()
         }
