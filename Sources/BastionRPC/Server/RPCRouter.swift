@@ -128,10 +128,18 @@ extension RPCRouter {
         handler: nonisolated(nonsending) @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         register(method) { transport, context, phase in
-            let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
+            let request: Request
+            if let bytes = Self.readySingleRequest(transport, phase) {
+                request = try decodeRequest(bytes)
+            } else {
+                request = try await Self.singleRequest(transport, context, phase, requestFields)
+            }
             let response = try await handler(request, context)
             let message = response.serializedBytes()
-            try await Self.finishOK(transport, context, header: context.responseMetadata.nilIfEmpty, message: message)
+            let header = context.responseMetadata.nilIfEmpty
+            if !Self.finishOKIfReady(transport, context, header: header, message: message) {
+                try await Self.finishOK(transport, context, header: header, message: message)
+            }
         }
     }
 
@@ -155,11 +163,18 @@ extension RPCRouter {
         handler: nonisolated(nonsending) @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         register(method) { transport, context, phase in
-            let request: Request = try await Self.singleRequest(transport, context, phase, requestFields)
+            let request: Request
+            if let bytes = Self.readySingleRequest(transport, phase) {
+                request = try decodeRequest(bytes)
+            } else {
+                request = try await Self.singleRequest(transport, context, phase, requestFields)
+            }
             let latch = HeaderLatch()
             try await handler(request, RPCResponseWriter(transport: transport, context: context, headerSent: latch), context)
             let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
-            try await Self.finishOK(transport, context, header: header, message: nil)
+            if !Self.finishOKIfReady(transport, context, header: header, message: nil) {
+                try await Self.finishOK(transport, context, header: header, message: nil)
+            }
         }
     }
 
@@ -179,6 +194,16 @@ extension RPCRouter {
             let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
             try await Self.finishOK(transport, context, header: header, message: nil)
         }
+    }
+
+    /// The bytes of a unary or server-streaming call's one request when the transport has it
+    /// whole, with the client's half-close behind it, and no interceptor needs to see it: then no
+    /// `await` is needed (each costs an executor check). nil when ``singleRequest(_:_:_:_:)`` must
+    /// run. Bytes rather than the decoded request: the handlers are generic and unspecialized, and
+    /// an `Optional<Request>` would look its metadata up at run time on every call.
+    static func readySingleRequest(_ transport: any ServerCallTransport, _ phase: RequestPhase) -> [UInt8]? {
+        guard phase.isEmpty else { return nil }
+        return transport.takeOnlyRequestIfReady()
     }
 
     /// The one request of a unary or server-streaming call, after the interceptors' request
@@ -220,6 +245,13 @@ extension RPCRouter {
         if header != nil || message != nil {
             try await transport.send(header: header, message: message, trailer: nil)
         }
+    }
+
+    /// ``finishOK(_:_:header:message:)`` without waiting, when no interceptor holds the trailer
+    /// and the transport can send at once; false (nothing sent) otherwise.
+    static func finishOKIfReady(_ transport: any ServerCallTransport, _ context: ServerContext, header: Metadata?, message: [UInt8]?) -> Bool {
+        guard !context.holdsOKTrailer else { return false }
+        return transport.sendIfReady(header: header, message: message, trailer: okTrailer(context))
     }
 
     static func okTrailer(_ context: ServerContext) -> RPCCallTrailer {

@@ -12,4 +12,24 @@ public protocol ServerCallTransport: Sendable {
     /// Sends any of: the response header (once, before the first message), a response message,
     /// and the trailer (which ends the call). Suspends while flow control holds the message back.
     nonisolated(nonsending) func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError)
+
+    /// The call's one request, taken without waiting when it has arrived whole and the client
+    /// has half-closed after it; nil (taking nothing) otherwise, and the caller reads it with
+    /// ``nextRequest()``.
+    ///
+    /// Every `await` costs an executor check on return even when nothing suspends, so the router
+    /// tries this first for unary and server-streaming calls. The default answers nil.
+    func takeOnlyRequestIfReady() -> [UInt8]?
+
+    /// Sends what ``send(header:message:trailer:)`` would when it can go out without waiting, and
+    /// returns true; returns false, having sent nothing, when the caller must await `send` (flow
+    /// control, a full socket, the call's end, or a transport that cannot tell). The default
+    /// answers false.
+    func sendIfReady(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> Bool
+}
+
+extension ServerCallTransport {
+    public func takeOnlyRequestIfReady() -> [UInt8]? { nil }
+
+    public func sendIfReady(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> Bool { false }
 }

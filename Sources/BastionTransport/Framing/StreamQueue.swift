@@ -11,6 +11,9 @@ struct StreamQueue<Element> {
 
     var first: Element? { head }
 
+    /// Whether exactly one element waits.
+    var hasOneElement: Bool { head != nil && tailStart == tail.count }
+
     mutating func append(_ element: Element) {
         if head == nil {
             head = element

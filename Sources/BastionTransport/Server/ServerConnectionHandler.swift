@@ -429,6 +429,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         return .wait
     }
 
+    /// The call's one request if it has arrived and the client half-closed after it; taken.
+    func takeOnlyRequest(_ stream: ServerStream) -> [UInt8]? {
+        guard stream.halfClosed, stream.ended == nil, stream.requests.hasOneElement,
+            let (message, credit) = stream.requests.popFirst()
+        else { return nil }
+        consumed(credit, on: stream)
+        return message
+    }
+
     func nextRequest(_ stream: ServerStream, _ continuation: UnsafeContinuation<[UInt8]?, any Error>) {
         switch pollRequest(stream) {
         case .message(let message): continuation.resume(returning: message)
@@ -493,6 +502,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             message, sent: &sent, streamID: stream.id, streamWindow: &stream.sendWindow,
             endStream: false, channelWritable: context?.channel.isWritable ?? false
         )
+    }
+
+    /// Whether a send of `bytes` message bytes on `stream` would go out at once: the call is on,
+    /// nothing waits before it, the socket takes more, and both windows hold the whole message.
+    func sendsWithoutWaiting(_ stream: ServerStream, bytes: Int) -> Bool {
+        guard stream.ended == nil, stream.pendingSends.isEmpty else { return false }
+        guard bytes > 0 else { return true }
+        return bytes <= stream.sendWindow && bytes <= flow.sendWindow && (context?.channel.isWritable ?? false)
     }
 
     /// Writes what flow control and the socket allow of the stream's pending sends.

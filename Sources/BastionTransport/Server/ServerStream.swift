@@ -116,6 +116,30 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         }
     }
 
+    public func takeOnlyRequestIfReady() -> [UInt8]? {
+        guard eventLoop.inEventLoop else { return nil }
+        return connection.takeOnlyRequest(self)
+    }
+
+    public func sendIfReady(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> Bool {
+        let bytes = message?.count ?? 0
+        // A send that would end a burst goes through `send`, which lets others run after it.
+        guard eventLoop.inEventLoop, trailer != nil || bytesSinceYield + bytes < Self.burstBytes,
+            connection.sendsWithoutWaiting(self, bytes: bytes)
+        else { return false }
+        switch connection.send(self, header: header, message: message, trailer: trailer) {
+        case .done:
+            bytesSinceYield += bytes
+            return true
+        case .wait:
+            // Cannot happen (checked above); the send is queued and goes out with credit.
+            assertionFailure("a send that could go out at once was held back")
+            return true
+        case .failed:
+            return false  // `send` reports it
+        }
+    }
+
     nonisolated(nonsending) public func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError) {
         let future: EventLoopFuture<Void>
         if eventLoop.inEventLoop {
