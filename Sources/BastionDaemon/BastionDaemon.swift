@@ -90,6 +90,14 @@ struct BastionDaemon: AsyncParsableCommand {
     @Option(help: "Connections one IP address may hold open at once. (default: 100)")
     var maxConnectionsPerAddress: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Connections all clients together may hold open at once; bastiond raises its open-file limit to fit. "
+                + "(default: 10000)"
+        )
+    )
+    var maxConnections: Int?
+
     @Option(help: "Seconds a connection without calls or frames stays open. (default: 300)")
     var idleTimeout: Int?
 
@@ -191,6 +199,8 @@ struct BastionDaemon: AsyncParsableCommand {
         configuration.connection.settings.frameLimits.maxMessageSize = settings.maxMessageSize
         configuration.connection.settings.initialStreamWindow = settings.initialStreamWindow
         configuration.maxConnectionsPerAddress = settings.maxConnectionsPerAddress
+        configuration.maxConnections = settings.maxConnections
+        OpenFileLimit.raise(toFit: settings.maxConnections, logger: logger)
         configuration.idleTimeout = .seconds(settings.idleTimeout)
         configuration.gracePeriod = .seconds(settings.gracePeriod)
 

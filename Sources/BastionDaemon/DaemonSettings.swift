@@ -22,6 +22,7 @@ struct DaemonSettings {
         var maxMessageSize: Int?
         var initialStreamWindow: Int?
         var maxConnectionsPerAddress: Int?
+        var maxConnections: Int?
         var idleTimeout: Int?
         var gracePeriod: Int?
         var logLevel: String?
@@ -57,6 +58,7 @@ struct DaemonSettings {
     /// Flow-control credit per stream, in bytes.
     var initialStreamWindow = 1 << 20
     var maxConnectionsPerAddress = 100
+    var maxConnections = 10_000
     /// Seconds a connection without calls or frames stays open.
     var idleTimeout = 300
     var gracePeriod = 10
@@ -108,6 +110,7 @@ struct DaemonSettings {
             command.initialStreamWindow ?? file.initialStreamWindow ?? settings.initialStreamWindow
         settings.maxConnectionsPerAddress =
             command.maxConnectionsPerAddress ?? file.maxConnectionsPerAddress ?? settings.maxConnectionsPerAddress
+        settings.maxConnections = command.maxConnections ?? file.maxConnections ?? settings.maxConnections
         settings.idleTimeout = command.idleTimeout ?? file.idleTimeout ?? settings.idleTimeout
         settings.gracePeriod = command.gracePeriod ?? file.gracePeriod ?? settings.gracePeriod
         settings.portFile = command.portFile
@@ -163,8 +166,8 @@ struct DaemonSettings {
         guard ((64 << 10)...Int(Int32.max)).contains(settings.initialStreamWindow) else {
             throw ValidationError("--initial-stream-window must be 65536 to 2147483647 bytes")
         }
-        guard settings.maxConnectionsPerAddress > 0, settings.idleTimeout > 0 else {
-            throw ValidationError("--max-connections-per-address and --idle-timeout must be positive")
+        guard settings.maxConnectionsPerAddress > 0, settings.maxConnections > 0, settings.idleTimeout > 0 else {
+            throw ValidationError("--max-connections, --max-connections-per-address and --idle-timeout must be positive")
         }
         if settings.plaintext {
             guard Loopback.contains(settings.host) else {

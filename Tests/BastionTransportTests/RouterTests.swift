@@ -44,8 +44,14 @@ import Testing
         }
     }
 
-    @Test func connectionsPerAddressAreCapped() async throws {
-        try await withEchoServer(configure: { $0.maxConnectionsPerAddress = 2 }) { _, port, _ in
+    /// Both caps count open connections and close the one past them at once; from one address the
+    /// two look the same to a client.
+    @Test(arguments: ["per address", "in all"])
+    func connectionsAreCapped(cap: String) async throws {
+        let configure: (inout BastionServer.Configuration) -> Void = {
+            if cap == "per address" { $0.maxConnectionsPerAddress = 2 } else { $0.maxConnections = 2 }
+        }
+        try await withEchoServer(configure: configure) { _, port, _ in
             let first = try await connect(port: port)
             let second = try await connect(port: port)
             _ = try await Bastion_Echo_V1_EchoClient(transport: second).get(EchoRequest())

@@ -91,8 +91,9 @@ def raise_file_limit() -> int:
 class Server:
     """A bastiond process on `data_dir`, restartable on the same port."""
 
-    def __init__(self, binary: str, data_dir: str, port: int = 0) -> None:
+    def __init__(self, binary: str, data_dir: str, max_connections: int, port: int = 0) -> None:
         self.binary = binary
+        self.max_connections = max_connections
         self.data_dir = data_dir
         self.port = port
         self.process: Optional[subprocess.Popen] = None
@@ -112,7 +113,7 @@ class Server:
             os.unlink(port_file)
         self.process = subprocess.Popen(
             [self.binary, "--dev", "--data-dir", self.data_dir, "--port", str(self.port), "--port-file", port_file,
-             "--log-level", "warning"],
+             "--max-connections", str(self.max_connections), "--log-level", "warning"],
             stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
@@ -595,7 +596,8 @@ def main() -> int:
 
     file_limit = raise_file_limit()
     data_dir = tempfile.mkdtemp(prefix="bastion-load-")
-    server = Server(os.path.abspath(args.bastiond), data_dir)
+    # Room above the held connections for the faults and health checks thrown in meanwhile.
+    server = Server(os.path.abspath(args.bastiond), data_dir, max_connections=args.connections + 5_000)
     sampler = Sampler(server)
     report: dict = {"file_limit": file_limit, "data_dir": data_dir}
     try:

@@ -25,6 +25,9 @@ public final class BastionServer: Service, Sendable {
         public var connection = ServerConnectionConfiguration()
         /// Connections from one IP address at once.
         public var maxConnectionsPerAddress = 100
+        /// Connections from all addresses at once. Each costs memory and a file descriptor, so
+        /// past this the server closes new connections at once rather than run out of either.
+        public var maxConnections = 10_000
         /// A connection with no call and no frame for this long is closed.
         public var idleTimeout: Duration = .seconds(300)
         /// How long calls in flight may run on after shutdown begins.
@@ -127,8 +130,8 @@ public final class BastionServer: Service, Sendable {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         let ip = connection.channel.remoteAddress?.ipAddress ?? ""
-                        guard counts.open(ip, limit: configuration.maxConnectionsPerAddress) else {
-                            logger.debug("refusing a connection over the per-address limit", metadata: ["address": "\(ip)"])
+                        if let refusal = counts.open(ip, perAddress: configuration.maxConnectionsPerAddress, total: configuration.maxConnections) {
+                            logger.debug("refusing a connection", metadata: ["address": "\(ip)", "reason": "\(refusal)"])
                             try? await connection.channel.close()
                             continue
                         }
@@ -172,23 +175,43 @@ public final class BastionServer: Service, Sendable {
 
 import Synchronization
 
-/// Open connections per IP address, to cap them.
+/// Open connections, in all and per IP address, to cap them.
 final class ConnectionCounter: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    enum Refusal: CustomStringConvertible {
+        case addressLimit, totalLimit
 
-    func open(_ address: String, limit: Int) -> Bool {
+        var description: String {
+            switch self {
+            case .addressLimit: "the address has as many connections as it may"
+            case .totalLimit: "the server has as many connections as it may"
+            }
+        }
+    }
+
+    private struct Counts {
+        var total = 0
+        var perAddress: [String: Int] = [:]
+    }
+
+    private let counts = Mutex(Counts())
+
+    /// Counts a new connection, or says why it may not be opened.
+    func open(_ address: String, perAddress limit: Int, total totalLimit: Int) -> Refusal? {
         counts.withLock { counts in
-            let current = counts[address, default: 0]
-            guard current < limit else { return false }
-            counts[address] = current + 1
-            return true
+            guard counts.total < totalLimit else { return .totalLimit }
+            let current = counts.perAddress[address, default: 0]
+            guard current < limit else { return .addressLimit }
+            counts.perAddress[address] = current + 1
+            counts.total += 1
+            return nil
         }
     }
 
     func close(_ address: String) {
         counts.withLock { counts in
-            let remaining = counts[address, default: 1] - 1
-            counts[address] = remaining > 0 ? remaining : nil
+            let remaining = counts.perAddress[address, default: 1] - 1
+            counts.perAddress[address] = remaining > 0 ? remaining : nil
+            counts.total -= 1
         }
     }
 }
