@@ -59,6 +59,23 @@ import Testing
         #expect(handler() == nil, "the closed connection's handler is still alive")
     }
 
+    /// A call that arrived but that no connection task took before the connection closed
+    /// (the fuzz target's pipeline has no task; LeakSanitizer found the cycle there).
+    @Test func aCallNeverTakenDoesNotKeepItsHandler() throws {
+        let handler = Self.serverHandler()
+        weak let weakHandler = handler
+        do {
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(handler)
+            channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 4433), promise: nil)
+            let call = BadInputTests.frame(.headers, stream: 1, BadInputTests.callHeader("/test.Lifetime/Unary"))
+            try channel.writeInbound(ByteBuffer(bytes: BadInputTests.settings + call))
+            _ = try channel.finish(acceptAlreadyClosed: true)
+        }
+        _ = consume handler
+        #expect(weakHandler == nil, "the closed connection's handler is still alive")
+    }
+
     @Test func aConnectionClosedWithoutCallsFreesItsHandler() throws {
         let handler = Self.serverHandler()
         weak let weakHandler = handler

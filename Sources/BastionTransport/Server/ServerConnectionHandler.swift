@@ -177,6 +177,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     func handlerRemoved(context: ChannelHandlerContext) {
         closing = true
         self.context = nil
+        // Calls that arrived but were never taken hold this handler (a stream holds its
+        // connection), and the handler holds them: with no connection task left to take them,
+        // that cycle would outlive the connection. They ended when the channel went inactive.
+        streams.removeAll()
+        while arrivedCalls.popFirst() != nil {}
+        callsEnded = true
+        handOverCalls()
     }
 
     /// A frame broke the protocol's rules or the limits: the connection ends with a GOAWAY.
