@@ -207,12 +207,15 @@ let package = Package(
                 "BastionTLS",
                 "COpenSSL",
                 "CSodium",
+                "CSpawn",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
+        // pipe2 and posix_spawn_file_actions_addclosefrom_np for the channel commands (libc).
+        .systemLibrary(name: "CSpawn"),
         .testTarget(
             name: "BastionIdentityTests",
             dependencies: [

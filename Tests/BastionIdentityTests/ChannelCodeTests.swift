@@ -182,6 +182,26 @@ import Testing
         }
     }
 
+    /// The command gets its three descriptors and nothing else the server has open (sockets, the
+    /// store), even what was opened without close-on-exec.
+    @Test func commandsInheritNoOtherDescriptor() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let descriptor = open("/dev/null", O_RDONLY)
+        #expect(descriptor > 2)
+        defer { close(descriptor) }
+        let script = folder.appendingPathComponent("descriptors.sh")
+        try """
+            #!/bin/sh
+            cat > /dev/null
+            if [ -e /proc/$$/fd/\(descriptor) ]; then echo inherited; else echo closed; fi > '\(folder.path)/result'
+
+            """.write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: script.path)
+        try await CommandChannel(executable: script.path).send(address: "+1", message: "m")
+        #expect(try String(contentsOf: folder.appendingPathComponent("result"), encoding: .utf8) == "closed\n")
+    }
+
     @Test func outboxWritesOneFilePerMessage() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
