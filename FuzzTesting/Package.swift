@@ -11,9 +11,8 @@ let defaultSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-// Fuzz targets, one executable per parser of untrusted input. Each exports
-// `LLVMFuzzerTestOneInput` and has no `main` of its own: libFuzzer supplies it when the package is
-// built with `-sanitize=fuzzer,address` (see fuzz.sh). A separate package, so the sanitizer flags
+// Fuzz targets, one executable per parser of untrusted input. Each hands its check to FuzzDriver,
+// which runs libFuzzer's driver (linked in by `-sanitize=fuzzer,address`, see fuzz.sh). A separate package, so the sanitizer flags
 // never reach the root package's build and its users never resolve this one.
 let package = Package(
     name: "BastionFuzzTesting",
@@ -24,10 +23,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // The entry point every target shares.
+        .target(name: "FuzzDriver", swiftSettings: defaultSwiftSettings),
         .executableTarget(
             name: "FuzzProtobufDecode",
             dependencies: [
-                .product(name: "BastionProtobuf", package: "Bastion")
+                "FuzzDriver",
+                .product(name: "BastionProtobuf", package: "Bastion"),
             ],
             swiftSettings: defaultSwiftSettings,
             plugins: [
@@ -37,21 +39,24 @@ let package = Package(
         .executableTarget(
             name: "FuzzOPAQUEMessages",
             dependencies: [
-                .product(name: "BastionCrypto", package: "Bastion")
+                "FuzzDriver",
+                .product(name: "BastionCrypto", package: "Bastion"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
         .executableTarget(
             name: "FuzzQueueRequests",
             dependencies: [
-                .product(name: "BastionQueue", package: "Bastion")
+                "FuzzDriver",
+                .product(name: "BastionQueue", package: "Bastion"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
         .executableTarget(
             name: "FuzzSecondFactorInput",
             dependencies: [
-                .product(name: "BastionIdentity", package: "Bastion")
+                "FuzzDriver",
+                .product(name: "BastionIdentity", package: "Bastion"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -75,14 +80,15 @@ let package = Package(
             exclude: ["FailCasesReplayTests.swift"],
             swiftSettings: defaultSwiftSettings
         ),
-        .executableTarget(name: "FuzzFrames", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
-        .executableTarget(name: "FuzzSessionTokens", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
-        .executableTarget(name: "FuzzSigningRequests", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
-        .executableTarget(name: "FuzzPolicyInputs", dependencies: ["FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzFrames", dependencies: ["FuzzDriver", "FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzSessionTokens", dependencies: ["FuzzDriver", "FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzSigningRequests", dependencies: ["FuzzDriver", "FuzzChecks"], swiftSettings: defaultSwiftSettings),
+        .executableTarget(name: "FuzzPolicyInputs", dependencies: ["FuzzDriver", "FuzzChecks"], swiftSettings: defaultSwiftSettings),
         .executableTarget(
             name: "FuzzWebAuthn",
             dependencies: [
-                .product(name: "BastionIdentity", package: "Bastion")
+                "FuzzDriver",
+                .product(name: "BastionIdentity", package: "Bastion"),
             ],
             swiftSettings: defaultSwiftSettings
         ),

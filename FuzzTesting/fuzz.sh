@@ -14,7 +14,7 @@
 #   included, which is built for the host with the same flags. SwiftPM's own `--sanitize=fuzzer`
 #   also adds `-parse-as-library` to every executable, which protoc-gen-bastion's top-level code
 #   does not compile under, so the flags are passed to swiftc directly and the fuzz target brings
-#   its own entry point (it calls libFuzzer's LLVMFuzzerRunDriver).
+#   its own entry point (Sources/FuzzDriver, which calls libFuzzer's LLVMFuzzerRunDriver).
 # - `-use-ld=lld`: gold fails with an internal error linking the instrumented protoc-gen-bastion.
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-// The OPAQUE message fuzz target. libFuzzer calls `LLVMFuzzerTestOneInput` with each input.
+// The OPAQUE message fuzz target. libFuzzer calls `fuzz` with each input (through FuzzDriver).
 //
 // Every input is parsed as each OPAQUE message (RegistrationRequest, RegistrationResponse,
 // RegistrationRecord, KE1, KE2, KE3) and as a stored server setup and login state. Malformed input
@@ -7,13 +7,8 @@
 // registration response and KE2, the client's registration finalization and KE3, the server's
 // finish), which must succeed or throw, never trap.
 
+import FuzzDriver
 import BastionCrypto
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Fixed parties for the protocol steps; the identity KSF keeps each input fast.
 let configuration = try! OPAQUE.Configuration(context: Array("fuzz".utf8), keyStretching: IdentityKeyStretching())
@@ -49,9 +44,7 @@ func check<Message>(
     }
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
-    let input = Array(UnsafeRawBufferPointer(start: start, count: count))
+func fuzz(_ input: [UInt8]) {
     check(input, "RegistrationRequest", parse: OPAQUE.RegistrationRequest.init(serialized:), serialize: \.serialized) {
         _ = try server.createRegistrationResponse(request: $0, credentialIdentifier: credentialIdentifier)
     }
@@ -83,23 +76,11 @@ public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     ) {
         _ = try server.finish(ke3: OPAQUE.KE3(serialized: [UInt8](repeating: 0, count: 64)), state: $0)
     }
-    return 0
 }
 
-/// libFuzzer's driver, from the runtime that `-sanitize=fuzzer` links in.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ testOneInput: @convention(c) (UnsafeRawPointer?, Int) -> CInt
-) -> CInt
-
-/// Hands the command line to libFuzzer (see FuzzProtobufDecode for why the target has its own `main`).
 @main
 enum FuzzMain {
     static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(runFuzzerDriver(&argc, &argv, fuzz))
+        FuzzDriver.run(bytes: fuzz)
     }
 }

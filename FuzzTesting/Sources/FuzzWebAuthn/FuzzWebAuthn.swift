@@ -1,4 +1,4 @@
-// The WebAuthn fuzz target. libFuzzer calls `LLVMFuzzerTestOneInput` with each input.
+// The WebAuthn fuzz target. libFuzzer calls `fuzz` with each input (through FuzzDriver).
 //
 // Every input goes through each parser of the bytes a passkey client sends: CBOR (default limits
 // and tight ones), authenticator data, client data JSON, a COSE_Key, and the relying party's
@@ -7,13 +7,8 @@
 // checked: CBOR re-encodes canonically to bytes that decode to the same item, tighter limits never
 // accept what looser ones refuse, and authenticator data's fields are where the format puts them.
 
+import FuzzDriver
 import BastionIdentity
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 let party = WebAuthnRelyingParty(id: "example.com", name: "Fuzz", origins: ["https://example.com"])
 let challenge = [UInt8](repeating: 7, count: 32)
@@ -81,9 +76,7 @@ func encode(_ item: CBOR) -> [UInt8] {
     }
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
-    let input = Array(UnsafeRawBufferPointer(start: start, count: count))
+func fuzz(_ input: [UInt8]) {
 
     var tight = CBOR.Limits()
     tight.maxDepth = 3
@@ -127,22 +120,11 @@ public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         )
     }
     _ = expectWebAuthnError("CollectedClientData") { try CollectedClientData(input) }
-    return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ testOneInput: @convention(c) (UnsafeRawPointer?, Int) -> CInt
-) -> CInt
-
-/// Hands the command line to libFuzzer (see FuzzProtobufDecode for why the target has its own `main`).
 @main
 enum FuzzMain {
     static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(runFuzzerDriver(&argc, &argv, fuzz))
+        FuzzDriver.run(bytes: fuzz)
     }
 }
