@@ -42,6 +42,34 @@ import Testing
         #expect(decoded == values)
     }
 
+    /// Strings and bytes of up to 16 bytes are copied without memcpy (overlapping word copies);
+    /// every length on both sides of those paths must come out byte for byte, also when the
+    /// value ends exactly at the end of the buffer.
+    @Test(arguments: 0...40)
+    func shortAndLongRawCopies(length: Int) {
+        let text = String((0..<length).map { Character(Unicode.Scalar(UInt8(97 + $0 % 26))) })
+        let payload = Array(text.utf8)
+        // Both a small (inline) string and, for the same bytes, a native heap string.
+        for value in [text, String(decoding: payload + [0x21], as: UTF8.self).dropLast().description] {
+            var bytes = [UInt8](repeating: 0xEE, count: 1 + ProtobufSize.string(value))
+            bytes.withUnsafeMutableBytes { buffer in
+                var writer = ProtobufWriter(buffer: buffer, sizeCache: ProtobufSizeCache())
+                writer.writeTag(10)
+                writer.writeString(value)
+                #expect(writer.bytesWritten == buffer.count)
+            }
+            #expect(bytes == [10, UInt8(length)] + payload)
+        }
+        var bytes = [UInt8](repeating: 0xEE, count: 1 + ProtobufSize.bytes(payload))
+        bytes.withUnsafeMutableBytes { buffer in
+            var writer = ProtobufWriter(buffer: buffer, sizeCache: ProtobufSizeCache())
+            writer.writeTag(18)
+            writer.writeBytes(payload)
+            #expect(writer.bytesWritten == buffer.count)
+        }
+        #expect(bytes == [18, UInt8(length)] + payload)
+    }
+
     @Test func readerReportsTruncationAtItsOffset() {
         [UInt8]([0x96]).withUnsafeBytes { buffer in
             var reader = ProtobufReader(buffer: buffer)

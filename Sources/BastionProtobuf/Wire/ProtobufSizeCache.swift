@@ -75,8 +75,12 @@ public struct ProtobufSizeCache: ~Copyable {
         return storage.unsafelyUnwrapped[slot]
     }
 
-    // Inlinable (though never inlined) so that client modules see that growing releases nothing.
-    @inlinable @inline(never)
+    // Declared not to release anything (it frees raw memory, never a Swift object), so that the
+    // optimizer knows that sizing a message releases nothing and lends elements of repeated fields
+    // to nested size computations instead of copying them. (Making it inlinable instead, so that
+    // the optimizer could see the body, was not enough: a deallocation may release, as far as it
+    // can tell.)
+    @usableFromInline @inline(never) @_effects(releasenone)
     mutating func grow() {
         let newCapacity = Swift.max(16, capacity &* 2)
         let newStorage = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)

@@ -109,8 +109,25 @@ public struct ProtobufWriter {
 
     @inlinable @inline(__always)
     public mutating func writeRawBytes(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        reserve(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        let count = bytes.count
+        guard count > 0 else { return }
+        let target = reserve(count)
+        let source = bytes.baseAddress!
+        // Up to 16 bytes (short strings, most fields' bytes) are copied with two overlapping
+        // loads and stores instead of a call to memcpy, which costs more than the copy.
+        if count >= 8 && count <= 16 {
+            let head = source.loadUnaligned(as: UInt64.self)
+            let tail = source.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
+        } else if count >= 4 && count < 8 {
+            let head = source.loadUnaligned(as: UInt32.self)
+            let tail = source.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+            target.storeBytes(of: head, as: UInt32.self)
+            target.storeBytes(of: tail, toByteOffset: count &- 4, as: UInt32.self)
+        } else {
+            target.copyMemory(from: source, byteCount: count)
+        }
     }
 
     // MARK: Scalar field values (tag already written)
@@ -166,7 +183,11 @@ public struct ProtobufWriter {
         if _slowPath(written == nil) { writeNoncontiguousString(value) }
     }
 
-    @inlinable @inline(never)
+    // Not inlinable, and declared not to release anything: the optimizer then knows that writing a
+    // string never releases a Swift object (iterating a foreign string's UTF-8 view is opaque to
+    // it), which is what lets generated encoders lend elements of repeated fields to nested
+    // encoders instead of copying them. It retains and releases nothing the caller holds.
+    @usableFromInline @inline(never) @_effects(releasenone)
     mutating func writeNoncontiguousString(_ value: String) {
         writeVarint(UInt64(value.utf8.count))
         for byte in value.utf8 {
