@@ -62,6 +62,30 @@ import Testing
         }
     }
 
+    /// Strings of up to 15 bytes are built in the standard library's inline form by hand: they must
+    /// be exactly (bit for bit) the strings the standard library makes, for every short length,
+    /// ASCII or not, and behave as such (compare, hash, grow into a heap string).
+    @Test func shortStringsAreTheStandardLibrarysOwn() throws {
+        let scalars = ["a", "Z", "0", "é", "€", "日", "🎉"]
+        var generator = SplitMix(seed: 0x51_5A11)
+        for length in 1...15 {
+            for _ in 0..<40 {
+                var text = ""
+                while text.utf8.count < length {
+                    let next = scalars[Int(generator.next() % UInt64(scalars.count))]
+                    text += text.utf8.count + next.utf8.count <= length ? next : "a"
+                }
+                let bytes = Array(text.utf8)
+                let reference = String(decoding: bytes, as: UTF8.self)
+                let decoded = try readString(bytes)
+                #expect(unsafeBitCast(decoded, to: (UInt64, UInt64).self) == unsafeBitCast(reference, to: (UInt64, UInt64).self))
+                #expect(decoded == reference && decoded.hashValue == reference.hashValue)
+                #expect(Array(decoded.utf8) == bytes && decoded.count == reference.count)
+                #expect(decoded + "-" + decoded == reference + "-" + reference)
+            }
+        }
+    }
+
     @Test func utf8ValidationAgreesWithTheStandardLibrary() {
         // Random short sequences biased towards the interesting bytes, at every alignment.
         var generator = SplitMix(seed: 0x5EED)

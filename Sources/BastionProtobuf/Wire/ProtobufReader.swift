@@ -61,6 +61,9 @@ public struct ProtobufReader {
                 position += 1
                 return ProtobufTag(rawValue: UInt32(truncatingIfNeeded: first))
             }
+        } else if _fastPath(openGroup == 0) {
+            // The end of a length-delimited message (the end of a group is an end tag).
+            return nil
         }
         return try nextTagSlow()
     }
