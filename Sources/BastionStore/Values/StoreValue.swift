@@ -42,6 +42,13 @@ extension Array: StoreValue where Element == UInt8 {
         self = storeBytes
     }
 
+    /// One copy of the stored bytes, made where the caller's `get` is specialised (the default
+    /// goes through ``init(storeBytes:)-([UInt8])``, a call the optimizer can't see into).
+    @inlinable
+    public init(storeBytes bytes: UnsafeRawBufferPointer) throws {
+        self = Array(bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
     public func storeBytes() -> [UInt8] {
         self
     }
