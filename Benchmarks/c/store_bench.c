@@ -64,7 +64,8 @@ static uint64_t *order_random;  // a permutation of 0..<rows
 static uint8_t (*values)[VALUE];
 static uint64_t sink;
 
-// One get: read the row and copy its value out, as StoreBench's get returns an owned copy.
+// One get: read the row and copy its value into a stack buffer, the twin of StoreBench's borrowed
+// (`withValueBytes`) and reused-array (`copyValueBytes(_:_:into:)`) gets.
 static void get_row(MDB_txn *txn, uint64_t i) {
   uint8_t key[KEY], out[VALUE];
   make_key(i, key);
@@ -72,6 +73,23 @@ static void get_row(MDB_txn *txn, uint64_t i) {
   check(mdb_get(txn, dbi, &k, &v), "mdb_get");
   memcpy(out, v.mv_data, v.mv_size);
   sink += out[i % VALUE] + v.mv_size;
+}
+
+// The twin of StoreBench's owned-copy get (`txn.get`, which returns a new array): copy the value
+// into a new malloc'd buffer, read it, free it. The pointer passes through a volatile so that the
+// compiler keeps the allocation.
+static void *volatile owned_sink;
+static void get_row_owned(MDB_txn *txn, uint64_t i) {
+  uint8_t key[KEY];
+  make_key(i, key);
+  MDB_val k = {KEY, key}, v;
+  check(mdb_get(txn, dbi, &k, &v), "mdb_get");
+  uint8_t *out = malloc(v.mv_size);
+  if (out == NULL) abort();
+  memcpy(out, v.mv_data, v.mv_size);
+  owned_sink = out;
+  sink += out[i % VALUE] + v.mv_size;
+  free(out);
 }
 
 static void put_row(MDB_txn *txn, uint64_t i) {
@@ -87,13 +105,16 @@ static double run(const char *cell, double *cpu) {
   int is_get = strncmp(cell, "get", 3) == 0;
   int random = strstr(cell, "random") != NULL;
   int single = strstr(cell, "single") != NULL;
+  int owned = strstr(cell, "/owned") != NULL;
   uint64_t ops = single ? SINGLE : rows;
   double start = now_ns(CLOCK_MONOTONIC), start_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
   MDB_txn *txn = NULL;
   for (uint64_t n = 0; n < ops; n++) {
     uint64_t i = random ? order_random[n % rows] : n;
     if (txn == NULL) check(mdb_txn_begin(env, NULL, is_get ? MDB_RDONLY : 0, &txn), "mdb_txn_begin");
-    if (is_get) get_row(txn, i); else put_row(txn, i);
+    if (is_get && owned) get_row_owned(txn, i);
+    else if (is_get) get_row(txn, i);
+    else put_row(txn, i);
     if (single || (n + 1) % BATCH == 0 || n + 1 == ops) {
       if (is_get) mdb_txn_abort(txn); else check(mdb_txn_commit(txn), "mdb_txn_commit");
       txn = NULL;
@@ -147,6 +168,7 @@ int main(int argc, char **argv) {
   const char *cells[] = {
       "put/sequential/batch", "put/random/batch", "put/random/single",
       "get/sequential/batch", "get/random/batch", "get/random/single",
+      "get/sequential/batch/owned", "get/random/batch/owned", "get/random/single/owned",
   };
   for (size_t c = 0; c < sizeof cells / sizeof *cells; c++) {
     if (only && strcmp(only, cells[c]) != 0) continue;

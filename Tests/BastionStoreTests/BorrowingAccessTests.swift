@@ -108,6 +108,47 @@ import Testing
         }
     }
 
+    /// `copyValueBytes(_:_:into:)` replaces the buffer's contents with each row's bytes, whatever
+    /// their sizes, and leaves it alone when there is no row; it reuses the buffer's storage.
+    @Test func copyValueBytesReusesTheBuffer() async throws {
+        try await withStore { store, _ in
+            try await store.withWriteTransaction { txn throws in
+                try txn.put(Self.rows, "a", [1, 2, 3])
+                try txn.put(Self.rows, "b", [4, 5, 6])
+                try txn.put(Self.rows, "long", Array(0..<200))
+                try txn.put(Self.rows, "empty", [])
+                try txn.put(Self.rows, "two", [7, 7])
+                try txn.put(Self.versions, 1, Google_Protobuf_Compiler_Version { $0.major = 3 })
+            }
+            try store.withReadTransaction { txn throws in
+                var buffer: [UInt8] = [9]
+                #expect(try txn.copyValueBytes(Self.rows, "a", into: &buffer))
+                #expect(buffer == [1, 2, 3])
+                #expect(try txn.copyValueBytes(Self.rows, "long", into: &buffer))
+                #expect(buffer == Array(0..<200))
+                let storage = buffer.withUnsafeBytes { $0.baseAddress }
+                #expect(try txn.copyValueBytes(Self.rows, "b", into: &buffer))
+                #expect(buffer == [4, 5, 6])
+                #expect(try txn.copyValueBytes(Self.rows, "a", into: &buffer))
+                #expect(buffer == [1, 2, 3])
+                #expect(buffer.withUnsafeBytes { $0.baseAddress } == storage, "the buffer's storage was replaced")
+                #expect(try !txn.copyValueBytes(Self.rows, "missing", into: &buffer))
+                #expect(buffer == [1, 2, 3])
+                #expect(try txn.copyValueBytes(Self.rows, "empty", into: &buffer))
+                #expect(buffer.isEmpty)
+                // Any table: the stored bytes of a message.
+                #expect(try txn.copyValueBytes(Self.versions, 1, into: &buffer))
+                #expect(buffer == Google_Protobuf_Compiler_Version { $0.major = 3 }.serializedBytes())
+                // A copy held elsewhere is not changed (copy on write), also when the row has the
+                // same size and is copied in place.
+                let kept = buffer
+                #expect(kept.count == 2)
+                #expect(try txn.copyValueBytes(Self.rows, "two", into: &buffer))
+                #expect(buffer == [7, 7] && kept == [8, 3])
+            }
+        }
+    }
+
     /// Transactions remember the two tables they used last; a third must not be confused with
     /// either, in read and write transactions, and in tables created by the same transaction.
     @Test func transactionsKeepSeveralTablesApart() async throws {

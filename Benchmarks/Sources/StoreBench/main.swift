@@ -147,15 +147,24 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
     let isRandom = cell.contains("random")
     let isSingle = cell.contains("single")
     let isBorrowed = cell.hasSuffix("borrowed")
+    let isReused = cell.hasSuffix("reused")
     let operations = isSingle ? single : rows
     let perTransaction = isSingle ? 1 : batch
     func loop() throws {
+        // The array `…/reused` gets copy each value into (`txn.copyValueBytes(_:_:into:)`).
+        var reusedRow: [UInt8] = []
         var start = 0
         while start < operations {
             let end = min(start + perTransaction, operations)
             if isGet {
                 try store.withReadTransaction { txn in
-                    if isBorrowed {
+                    if isReused {
+                        for n in start..<end {
+                            let i = isRandom ? randomOrder[n % rows] : n
+                            _ = try txn.copyValueBytes(table, RowKey(i), into: &reusedRow)
+                            sink &+= Int(reusedRow[i % 100]) &+ reusedRow.count
+                        }
+                    } else if isBorrowed {
                         for n in start..<end {
                             let i = isRandom ? randomOrder[n % rows] : n
                             sink &+= try txn.withValueBytes(table, RowKey(i)) { stored in
@@ -193,13 +202,16 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
     return (seconds * 1e9 / Double(operations), cpu)
 }
 
-// `get` returns an owned copy of the value (`txn.get`, a new [UInt8]); `…/borrowed` reads the
-// value in place (`txn.withValueBytes`) and copies it to a scratch buffer, as the C loop does.
-// Both are compared with the same C cell.
+// `get` returns an owned copy of the value (`txn.get`, a new [UInt8]), compared with the C loop
+// that copies each value into a new malloc'd buffer and frees it (`…/owned` in C); `…/borrowed`
+// reads the value in place (`txn.withValueBytes`) and copies it to a scratch buffer, and
+// `…/reused` copies it into one array kept across reads (`txn.copyValueBytes(_:_:into:)`):
+// both are compared with the C loop that copies each value into a stack buffer.
 let cells = [
     "put/sequential/batch", "put/random/batch", "put/random/single",
     "get/sequential/batch", "get/random/batch", "get/random/single",
     "get/sequential/batch/borrowed", "get/random/batch/borrowed", "get/random/single/borrowed",
+    "get/sequential/batch/reused", "get/random/batch/reused", "get/random/single/reused",
 ]
 _ = try run("put/sequential/batch", collect: false)  // fills the table
 struct Result {
@@ -224,7 +236,12 @@ if let cPath {
     try? FileManager.default.removeItem(atPath: cDirectory)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cPath)
-    let cOnly = only.map { $0.hasSuffix("/borrowed") ? String($0.dropLast("/borrowed".count)) : $0 }
+    // The Swift cells' C twins: a get's owned copy against C's malloc'd copy, borrowed and reused
+    // reads against C's stack copy.
+    let cOnly = only.map { cell -> String in
+        if cell.hasPrefix("get"), !cell.hasSuffix("/borrowed"), !cell.hasSuffix("/reused") { return cell + "/owned" }
+        return cell.replacingOccurrences(of: "/borrowed", with: "").replacingOccurrences(of: "/reused", with: "")
+    }
     process.arguments = [cDirectory, String(rows), String(samples), durabilityName] + (cOnly.map { [$0] } ?? [])
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -235,8 +252,15 @@ if let cPath {
     for line in output.split(separator: "\n") {
         let fields = line.split(separator: " ")
         guard fields.count == 4, let wall = Double(fields[1]), let cpu = Double(fields[2]) else { continue }
-        results[String(fields[0]), default: Result()].c = (wall, cpu)
-        results[String(fields[0]) + "/borrowed", default: Result()].c = (wall, cpu)
+        let cell = String(fields[0])
+        if cell.hasSuffix("/owned") {
+            results[String(cell.dropLast("/owned".count)), default: Result()].c = (wall, cpu)
+        } else if cell.hasPrefix("put") {
+            results[cell, default: Result()].c = (wall, cpu)
+        } else {
+            results[cell + "/borrowed", default: Result()].c = (wall, cpu)
+            results[cell + "/reused", default: Result()].c = (wall, cpu)
+        }
     }
 }
 
@@ -257,7 +281,7 @@ for cell in cells {
     let ratio = result.swift.flatMap { s in result.c.map { s.wall / $0.wall } }
     let cpuRatio = result.swift.flatMap { s in result.c.map { s.cpu / $0.cpu } }
     let per = parts[2] == "batch" ? "1,000" : "1"
-    let kind = parts[0] == "put" ? "" : parts.count > 3 ? "borrowed" : "owned copy"
+    let kind = parts[0] == "put" ? "" : parts.count > 3 ? (parts[3] == "reused" ? "reused array" : "borrowed") : "owned copy"
     print(
         "| \(parts[0]) | \(parts[1]) | \(per) | \(kind) | \(format(result.swift?.wall)) | \(format(result.c?.wall)) | "
             + "\(format(ratio, digits: 2))x | \(format(result.swift?.cpu)) | \(format(result.c?.cpu)) | "

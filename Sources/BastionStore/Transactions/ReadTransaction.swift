@@ -100,6 +100,34 @@ extension ReadableTransaction where Self: ~Copyable {
         }
     }
 
+    /// Copies the bytes stored under `key` into `buffer`, replacing what it held, and returns
+    /// whether there was a row (if not, `buffer` is left as it was).
+    ///
+    /// The owned-copy form of ``withValueBytes(_:_:_:)`` for loops that read many rows: `buffer`
+    /// keeps its storage from call to call, so once it has grown to the largest row, reads
+    /// allocate nothing (``get(_:_:)-(Table<Key,Value>,_)`` allocates a new array per row).
+    @inlinable
+    public func copyValueBytes<Key, Value>(
+        _ table: Table<Key, Value>,
+        _ key: Key,
+        into buffer: inout [UInt8]
+    ) throws -> Bool {
+        let storage = self.storage
+        return try key.withStoreKeyBytes { key in
+            try storage.withValue(table: table.name, keyBytes: key) { bytes in
+                guard let bytes else { return false }
+                if buffer.count == bytes.count {
+                    // Rows of one size (the common case): overwrite in place.
+                    buffer.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+                } else {
+                    buffer.removeAll(keepingCapacity: true)
+                    buffer.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+                }
+                return true
+            }
+        }
+    }
+
     /// Whether a row is stored under `key`.
     @inlinable
     public func contains<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
