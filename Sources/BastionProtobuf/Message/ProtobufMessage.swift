@@ -88,6 +88,17 @@ extension ProtobufMessage {
         serializedBytes bytes: some Collection<UInt8>,
         options: ProtobufDecodingOptions = .init()
     ) throws(ProtobufError) {
+        // Arrays (what most callers pass) lend their bytes through the typed-throws
+        // withUnsafeBufferPointer, and the message is decoded in place. (In specialised code the
+        // cast is decided at compile time.)
+        if let array = bytes as? [UInt8] {
+            var message = Self()
+            try array.withUnsafeBufferPointer { (buffer) throws(ProtobufError) in
+                try message.merge(unsafeBytes: UnsafeRawBufferPointer(buffer), options: options)
+            }
+            self = message
+            return
+        }
         // withContiguousStorageIfAvailable and withUnsafeBytes are untyped-rethrows, so the typed
         // error travels out inside a Result.
         let decode = { (buffer: UnsafeRawBufferPointer) -> Result<Self, ProtobufError> in
