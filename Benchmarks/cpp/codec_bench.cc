@@ -2,7 +2,7 @@
 // ../Protos/bench.proto, the same content (the SplitMix64 sequence of Sources/BenchData) and the
 // same loop (calibration as warm-up, then N samples of about MS milliseconds, median ns/op).
 //
-//   usage: codec_bench [SAMPLES [SAMPLE_MS [SCHEMA/OP]]]
+//   usage: codec_bench [SAMPLES [SAMPLE_MS [SCHEMA | SCHEMA/OP [cpu|wall]]]]
 //   prints: `schema op ns_per_op encoded_size fnv1a_hex` per line
 // Built by build.sh; CodecBench runs it when cpp/.build/codec_bench exists.
 #include <algorithm>
@@ -144,7 +144,9 @@ void bench(const char* schema, const M& message, const std::string& only) {
   message.SerializeToString(&bytes);
   uint64_t checksum = fnv1a(bytes);
   std::string prefix = std::string(schema) + "/";
-  if (only.empty() || only == prefix + "encode") {
+  // `only` selects the cells whose name ("small/encode") starts with it: a schema, or one cell.
+  auto selected = [&](const std::string& cell) { return cell.compare(0, only.size(), only) == 0; };
+  if (selected(prefix + "encode")) {
     double ns = measure([&] {
       std::string out;
       message.SerializeToString(&out);
@@ -152,7 +154,7 @@ void bench(const char* schema, const M& message, const std::string& only) {
     });
     std::printf("%s encode %.1f %zu %llx\n", schema, ns, bytes.size(), static_cast<unsigned long long>(checksum));
   }
-  if (only.empty() || only == prefix + "decode") {
+  if (selected(prefix + "decode")) {
     double ns = measure([&] {
       M decoded;
       if (!decoded.ParseFromString(bytes)) std::abort();

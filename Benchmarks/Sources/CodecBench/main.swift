@@ -303,10 +303,18 @@ try bench("nested", bastion: bastionNested(nested), swiftProtobuf: swiftProtobuf
 try bench("large", bastion: bastionLarge(large), swiftProtobuf: swiftProtobufLarge(large))
 
 // C++ libprotobuf: its program prints `schema op ns/op size checksum` lines for the same content.
-if let cppPath, only == nil {
+// With `--only`, C++ runs the same schema or cell unless a library other than C++ was named.
+let cppOnly: String? = {
+    guard let only else { return "" }
+    let parts = only.split(separator: "/").map(String.init)
+    guard parts.count < 3 || parts[2] == "cpp" || parts[2] == "*" else { return nil }
+    guard !parts.prefix(2).contains("*") else { return parts.first == "*" ? "" : parts[0] }
+    return parts.prefix(2).joined(separator: "/")
+}()
+if let cppPath, let cppOnly, fixedIterations == nil {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cppPath)
-    process.arguments = [String(samples), String(sampleMilliseconds), "", cpuTime ? "cpu" : "wall"]
+    process.arguments = [String(samples), String(sampleMilliseconds), cppOnly, cpuTime ? "cpu" : "wall"]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
