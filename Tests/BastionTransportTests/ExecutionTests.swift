@@ -115,6 +115,46 @@ import Testing
         }
     }
 
+    /// A task that ran a call runs the next calls of its connection (rather than a task per call):
+    /// a call cancelled by its deadline must not leave the next ones cancelled, and more callers
+    /// than tasks may wait idle must all be served.
+    @Test(arguments: [true, false])
+    func callsAfterACancelledCallOnTheSameConnection(handlersOnEventLoop: Bool) async throws {
+        let probe = MethodDescriptor(service: "test.Probe", method: "Check", kind: .unary)
+        try await withEchoServer(configure: { $0.runsHandlersOnEventLoops = handlersOnEventLoop }, router: { router in
+            router.registerUnary(probe) { (request: EchoRequest, _: ServerContext) in
+                // Throws CancellationError in a cancelled task.
+                try await Task.sleep(for: .milliseconds(1))
+                return EchoResponse { $0.text = Task.isCancelled ? "cancelled" : request.text }
+            }
+        }) { _, port, _ in
+            let connection = try await connect(port: port)
+            let client = RPCClient(transport: connection)
+            let echo = Bastion_Echo_V1_EchoClient(transport: connection)
+            for round in 0..<4 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for caller in 0..<(round == 3 ? 80 : 8) {
+                        group.addTask(executorPreference: connection.taskExecutor) {
+                            if caller % 4 == 0 {
+                                let error = await #expect(throws: RPCError.self) {
+                                    _ = try await echo.get(EchoRequest { $0.delayMillis = 10_000 }, options: CallOptions(timeout: .milliseconds(30)))
+                                }
+                                #expect(error?.code == .deadlineExceeded)
+                            }
+                            for call in 0..<3 {
+                                let text = "\(round)/\(caller)/\(call)"
+                                let response: RPCResponse<EchoResponse> = try await client.unary(probe, request: EchoRequest { $0.text = text })
+                                #expect(response.message.text == text)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            await connection.close()
+        }
+    }
+
     private static func run(on executor: EventLoopTaskExecutor?, _ body: () async throws -> Void) async throws {
         if let executor {
             try await withTaskExecutorPreference(executor) {

@@ -61,6 +61,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     @exclusivity(unchecked) private var arrivedCalls = StreamQueue<ServerStream>()
     @exclusivity(unchecked) private var callWaiter: UnsafeContinuation<ServerStream?, Never>?
     @exclusivity(unchecked) private var callsEnded = false
+    /// Handler tasks that finished their call and wait for another (``ServerCallSource/runCalls``),
+    /// most recent last, and how many may wait at once.
+    @exclusivity(unchecked) private var idleCallTasks: [UnsafeContinuation<ServerStream?, Never>] = []
+    static let maxIdleCallTasks = 32
 
     init(
         configuration: ServerConnectionConfiguration,
@@ -319,8 +323,29 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
     }
 
-    /// Wakes the connection's task if calls arrived (or the connection closed) while it waited.
+    /// A task that finished its call waits for the next one here; answered nil (the task ends)
+    /// when enough tasks wait already or the connection closed.
+    func awaitCallWhileIdle(_ continuation: UnsafeContinuation<ServerStream?, Never>) {
+        if let stream = arrivedCalls.popFirst() {
+            continuation.resume(returning: stream)
+        } else if callsEnded || idleCallTasks.count >= Self.maxIdleCallTasks {
+            continuation.resume(returning: nil)
+        } else {
+            idleCallTasks.append(continuation)
+        }
+    }
+
+    /// Gives arrived calls to idle handler tasks first, then wakes the connection's task for the
+    /// rest (it starts a task for each), or everyone once the connection closed.
     private func handOverCalls() {
+        while !idleCallTasks.isEmpty, let stream = arrivedCalls.popFirst() {
+            idleCallTasks.removeLast().resume(returning: stream)
+        }
+        if callsEnded, !idleCallTasks.isEmpty {
+            let idle = idleCallTasks
+            idleCallTasks = []
+            for task in idle { task.resume(returning: nil) }
+        }
         guard let waiter = callWaiter else { return }
         if let stream = arrivedCalls.popFirst() {
             callWaiter = nil

@@ -74,7 +74,13 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
 
     /// Runs `body` (the router's handling of this call) so that cancelling the call cancels it.
     nonisolated(nonsending) public func run(_ body: nonisolated(nonsending) () async -> Void) async {
-        withUnsafeCurrentTask { current in task.withLock { $0 = current.map(HandlerTask.init) } }
+        await run(in: withUnsafeCurrentTask { $0 }, body)
+    }
+
+    /// ``run(_:)`` in `current`, the task running it, which a task that runs many calls looks
+    /// up once.
+    nonisolated(nonsending) func run(in current: UnsafeCurrentTask?, _ body: nonisolated(nonsending) () async -> Void) async {
+        task.withLock { $0 = current.map(HandlerTask.init) }
         await body()
         task.withLock { $0 = nil }
         if eventLoop.inEventLoop {
