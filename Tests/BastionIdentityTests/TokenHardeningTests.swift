@@ -39,6 +39,33 @@ import Testing
         try await store.close()
     }
 
+    /// A header whose string holds a byte that is not UTF-8 (0x9a): JSONDecoder read it, PyJWT and
+    /// JSONSerialization refuse the text (FuzzSessionTokens,
+    /// `FailCases/FuzzSessionTokens/crash-header-string-not-utf8`).
+    @Test func headersAndClaimsThatAreNotUTF8AreRefused() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try Store(path: folder, logger: Logger(label: "test"))
+        let tokens = try SessionTokens(store: store)
+        let secret = "context-secret"
+        let kid = tokens.currentSigningKey.id
+        let header = Array(#"{"alg":"HS256","typ":"at+jwt","kid":"\#(kid)","x":"no"#.utf8) + [0x9a] + Array(#""}"#.utf8)
+        let claims = #"{"sub":"alice","role":"user","ctx":"\#(SessionTokens.contextHash(secret))","iat":1700000000,"exp":4102444800,"jti":"a"}"#
+        func signed(_ header: [UInt8], _ claims: [UInt8]) -> String {
+            let input = header.base64URL + "." + claims.base64URL
+            return input + "." + HMAC.sha256(key: tokens.currentSigningKey.secret, message: Array(input.utf8)).base64URL
+        }
+        let wellFormed = Array(#"{"alg":"HS256","typ":"at+jwt","kid":"\#(kid)","x":"no"}"#.utf8)
+        #expect(try tokens.verify(token: signed(wellFormed, Array(claims.utf8)), contextSecret: secret).sub == "alice")
+        let refused = #expect(throws: TokenError.self) {
+            try tokens.verify(token: signed(header, Array(claims.utf8)), contextSecret: secret)
+        }
+        #expect(refused?.reason == .malformed)
+        let badClaims = Array(claims.utf8.dropLast(2)) + [0xff] + Array(#""}"#.utf8)
+        #expect(throws: TokenError.self) { try tokens.verify(token: signed(wellFormed, badClaims), contextSecret: secret) }
+        try await store.close()
+    }
+
     @Test func nestedAndEscapedNamesAreNotDuplicates() {
         #expect(!SessionTokens.namesAMemberTwice(Array(#"{"a":{"a":1},"b":["a","a"],"c":"\"a\""}"#.utf8)))
         #expect(SessionTokens.namesAMemberTwice(Array(#"{"a":1, "b":{"x":2}, "a":3}"#.utf8)))

@@ -142,6 +142,11 @@ public final class SessionTokens: Sendable {
         guard let headerBytes = [UInt8](base64URL: parts[0]), let payloadBytes = [UInt8](base64URL: parts[1]),
             let signature = [UInt8](base64URL: parts[2])
         else { throw TokenError(.malformed, "the token is not base64url") }
+        // RFC 7515 §2 and RFC 8259 §8.1: both parts are UTF-8 JSON. Foundation's JSONDecoder reads
+        // a string with a byte that is not UTF-8 where PyJWT and JSONSerialization refuse the
+        // whole text (found by FuzzSessionTokens), so such tokens are refused before decoding.
+        guard String(validating: headerBytes, as: UTF8.self) != nil, String(validating: payloadBytes, as: UTF8.self) != nil
+        else { throw TokenError(.malformed, "the token's header or claims are not UTF-8") }
         // RFC 7519 §4: duplicate member names must be refused or read as the last; Foundation's
         // JSONDecoder reads the first, so a token naming anything twice is refused.
         guard !Self.namesAMemberTwice(headerBytes), !Self.namesAMemberTwice(payloadBytes) else {
