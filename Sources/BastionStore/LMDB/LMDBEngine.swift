@@ -124,7 +124,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             let txn = storage as! LMDBTransaction
             return try txn.openAllNamedTables()
         }
-        self.state.withLock { $0.tables.merge(tables) { old, _ in old } }
+        self.withState { $0.tables.merge(tables) { old, _ in old } }
     }
 
     private static func makeFolder(_ path: String) throws {
@@ -145,7 +145,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                 // begun: LMDB then skips the search for a free reader slot (under a
                 // process-shared mutex) and the allocation of the transaction, and the
                 // transaction keeps the table handles it looked up.
-                let idle = try self.state.withLock { state throws -> LMDBTransaction.IdleReader? in
+                let idle = try self.withState { state throws -> LMDBTransaction.IdleReader? in
                     guard !state.isClosed else {
                         throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
                     }
@@ -227,11 +227,11 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                     if !created.isEmpty {
                         // Published before the commit, so that a reader whose snapshot includes
                         // the commit finds the tables.
-                        self.state.withLock { $0.tables.merge(created) { old, _ in old } }
+                        self.withState { $0.tables.merge(created) { old, _ in old } }
                     }
                     let commit = txn.commit()
                     if commit != 0 && !created.isEmpty {
-                        self.state.withLock { state in
+                        self.withState { state in
                             for name in created.keys {
                                 state.tables[name] = nil
                             }
@@ -260,7 +260,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     /// Ends a read transaction: reset and kept for reuse while the pool has room, else aborted.
     private func finishRead(_ txn: LMDBTransaction) {
         guard let idle = txn.reset() else { return }
-        let kept = self.state.withLock { state in
+        let kept = self.withState { state in
             guard !state.isClosed, state.idleReaders.count < Self.idleReaderLimit else { return false }
             var idle = idle
             if idle.withdrawals != state.withdrawals {
@@ -308,7 +308,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             let txn = storage as! LMDBTransaction
             var counts: [String: Int] = [:]
             // Listed after the snapshot began, like every table lookup.
-            let names = self.state.withLock { Array($0.tables.keys) }
+            let names = self.withState { Array($0.tables.keys) }
             for name in names {
                 counts[name] = try txn.count(table: name)
             }
@@ -328,7 +328,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     public func close() {
         self.mapLock.withExclusive {
-            let (wasClosed, idleReaders) = self.state.withLock { state in
+            let (wasClosed, idleReaders) = self.withState { state in
                 defer {
                     state.isClosed = true
                     state.idleReaders = []
@@ -350,7 +350,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     /// earlier version did) cost two dictionary copies per transaction; transactions now look
     /// each table up once, when they first use it (``tableHandle(_:)``).
     private func openMapSize() throws -> Int {
-        let mapSize = self.state.withLock { state in state.isClosed ? nil : state.mapSize }
+        let mapSize = self.withState { state in state.isClosed ? nil : state.mapSize }
         guard let mapSize else {
             throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
         }
@@ -359,7 +359,17 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     /// The handle of a table known to exist, or nil.
     func tableHandle(_ name: String) -> MDB_dbi? {
-        self.state.withLock { $0.tables[name] }
+        self.withState { $0.tables[name] }
+    }
+
+    /// `state.withLock`, with ThreadSanitizer told about the lock: readers on several threads
+    /// contend for it by design (ThreadSanitizerHooks says why it needs telling).
+    private func withState<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+        try self.state.withLock { state in
+            ThreadSanitizerHooks.acquired(self)
+            defer { ThreadSanitizerHooks.releasing(self) }
+            return try body(&state)
+        }
     }
 
     /// Doubles the map, unless another write already grew it past `seen`.
@@ -373,7 +383,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             try check(mdb_env_set_mapsize(self.environment, target), "Could not grow the map to \(target) bytes")
             var info = MDB_envinfo()
             mdb_env_info(self.environment, &info)
-            self.state.withLock { $0.mapSize = Int(info.me_mapsize) }
+            self.withState { $0.mapSize = Int(info.me_mapsize) }
             self.logger.notice(
                 "Grew the store's map",
                 metadata: ["from": "\(current)", "to": "\(info.me_mapsize)", "path": "\(self.path)"]
@@ -409,7 +419,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             try check(mdb_env_set_mapsize(self.environment, 0), "Could not adopt the map's new size")
             var info = MDB_envinfo()
             mdb_env_info(self.environment, &info)
-            self.state.withLock { $0.mapSize = Int(info.me_mapsize) }
+            self.withState { $0.mapSize = Int(info.me_mapsize) }
         }
     }
 
