@@ -96,6 +96,24 @@ import Testing
         #expect(decoder.bufferedBytes == 0)
     }
 
+    /// An unfinished frame gets room for its whole payload at once when at least a quarter of it
+    /// is here (no growing by doubling while a large message arrives), and not for a header alone.
+    @Test func makesRoomForALargeFrameOnlyOnceAQuarterArrived() throws {
+        let payload = [UInt8](repeating: 9, count: 4096)
+        let frame = FrameHeader(payloadLength: 4096, type: .message, streamID: 1).bytes + payload
+        var early = FrameDecoder(limits: Self.limits)
+        early.append(ByteBuffer(bytes: frame[..<(FrameHeader.size + 100)]))
+        #expect(try early.next() == nil)
+        #expect(early.bufferedCapacity < 4096)
+        var late = FrameDecoder(limits: Self.limits)
+        late.append(ByteBuffer(bytes: frame[..<(FrameHeader.size + 1200)]))
+        #expect(try late.next() == nil)
+        #expect(late.bufferedCapacity >= 4096)
+        late.append(ByteBuffer(bytes: frame[(FrameHeader.size + 1200)...]))
+        let whole = try #require(try late.next())
+        #expect(Array(whole.payload.readableBytesView) == payload)
+    }
+
     /// A hostile length is refused as soon as the header is complete, before any payload arrives,
     /// and nothing after the refusal is read.
     @Test func refusesAnOversizedHeaderBeforeItsPayload() throws {

@@ -40,6 +40,9 @@ public struct FrameDecoder {
     /// Bytes held back as part of an unfinished frame.
     public var bufferedBytes: Int { input?.readableBytes ?? 0 }
 
+    /// Room the held-back bytes take (tests).
+    var bufferedCapacity: Int { input?.capacity ?? 0 }
+
     /// Adds a read's bytes. Split them with ``next()`` before the next read.
     public mutating func append(_ bytes: ByteBuffer) {
         guard !failed, bytes.readableBytes > 0 else { return }
@@ -111,15 +114,22 @@ public struct FrameDecoder {
             if rest.readerIndex > 0 { rest.discardReadBytes() }  // at most one frame's bytes move
             input = rest
         } else {
-            input = copyIntoCarry(rest)
+            input = copyIntoCarry(rest, awaiting: pendingHeader.map { Int($0.payloadLength) })
             inputIsCarry = true
         }
     }
 
-    private mutating func copyIntoCarry(_ bytes: ByteBuffer) -> ByteBuffer {
+    /// Copies `bytes` into the kept storage. `awaiting` is the payload length of a frame whose
+    /// header has been read (and checked against the limits) and whose payload `bytes` begin:
+    /// room for all of it is made at once, rather than by doubling as the rest arrives, once at
+    /// least a quarter of it is here (so a header alone never makes the decoder allocate).
+    private mutating func copyIntoCarry(_ bytes: ByteBuffer, awaiting payloadLength: Int? = nil) -> ByteBuffer {
         var storage = carry ?? ByteBuffer()
         carry = nil
         storage.clear()
+        if let payloadLength, payloadLength <= 4 * bytes.readableBytes {
+            storage.reserveCapacity(payloadLength)
+        }
         var bytes = bytes
         storage.writeBuffer(&bytes)
         return storage
