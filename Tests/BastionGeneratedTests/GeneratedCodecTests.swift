@@ -13,6 +13,20 @@ import Testing
         #expect(try Everything(serializedBytes: [0x08, 0x96, 0x01]).fInt32 == 150)
     }
 
+    /// `withSerializedBytes` lends exactly the bytes `serializedBytes()` returns, for messages
+    /// small enough for the stack and for ones of hundreds of kilobytes (on the heap).
+    @Test(arguments: [0, 1, 100, 2_000, 300_000])
+    func lentEncodingIsTheEncoding(length: Int) {
+        let message = Everything {
+            $0.fInt32 = 150
+            $0.fBytes = (0..<length).map { UInt8(truncatingIfNeeded: $0) }
+            $0.rString = ["a", String(repeating: "b", count: length / 10)]
+        }
+        let expected = message.serializedBytes()
+        #expect(message.withSerializedBytes { Array($0) } == expected)
+        #expect(message.withSerializedBytes { $0.count } == message.serializedSize())
+    }
+
     @Test func negativeInt32TakesTenBytes() {
         let bytes = Everything { $0.fInt32 = -1 }.serializedBytes()
         #expect(bytes == [0x08] + [UInt8](repeating: 0xFF, count: 9) + [0x01])

@@ -70,6 +70,24 @@ extension ProtobufMessage {
         }
     }
 
+    /// Calls `body` with the message in protobuf's binary format, in temporary memory that is
+    /// valid only inside `body`: on the stack for small messages. For callers that copy the bytes
+    /// elsewhere (a store, an output buffer) and would otherwise allocate an array only to free
+    /// it again.
+    @inlinable
+    public func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        var sizes = ProtobufSizeCache()
+        let size = protobufSize(&sizes)
+        // The same slack as serializedBytes(); the standard library puts the buffer on the heap
+        // when it is too large for the stack.
+        return try withUnsafeTemporaryAllocation(byteCount: size &+ 16, alignment: 8) { buffer in
+            var writer = ProtobufWriter(buffer: buffer, sizeCache: sizes)
+            protobufEncode(to: &writer)
+            precondition(writer.bytesWritten == size, "protobuf size computation disagreed with encoding")
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[..<size]))
+        }
+    }
+
     /// Encodes into memory the caller provides, for transports that frame messages in their own
     /// buffers. Call ``serializedSize()`` first: `buffer` must hold exactly that many bytes.
     @inlinable

@@ -16,4 +16,11 @@ extension StoreValue where Self: ProtobufMessage {
     public func storeBytes() -> [UInt8] {
         serializedBytes()
     }
+
+    /// Lends the encoding from temporary memory (the stack, for small messages) instead of a new
+    /// array per write.
+    @inlinable
+    public func withStoreBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withSerializedBytes(body)
+    }
 }
