@@ -36,6 +36,9 @@ seconds=${2:-60}
 shift $(($# >= 2 ? 2 : 1))
 
 build_flags=(-c release --package-path "$here" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -enable-testing)
+# SwiftPM 6.3 keeps this package's build plan when only a file of the root package (a path
+# dependency here) was added, and then fails to find the new file: plan afresh every time.
+rm -f "$here/.build/release.yaml"
 swift build "${build_flags[@]}" --product "$target"
 binary="$(swift build "${build_flags[@]}" --show-bin-path)/$target"
 
