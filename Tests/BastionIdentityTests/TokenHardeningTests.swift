@@ -62,9 +62,20 @@ import Testing
                 try tokens.verify(token: signed(header, Array(claims.utf8)), contextSecret: secret)
             }
             #expect(refused?.reason == .malformed)
+            // A raw control character (ESC) in a string: JSONDecoder read it, strict readers
+            // refuse it (`crash-header-string-with-control-characters`).
+            let escape = Array(#"{"alg":"HS256","typ":"at+jwt","kid":"\#(kid)","x":"no"#.utf8) + [0x1b] + Array(#""}"#.utf8)
+            #expect(throws: TokenError.self) { try tokens.verify(token: signed(escape, Array(claims.utf8)), contextSecret: secret) }
             let badClaims = Array(claims.utf8.dropLast(2)) + [0xff] + Array(#""}"#.utf8)
             #expect(throws: TokenError.self) { try tokens.verify(token: signed(wellFormed, badClaims), contextSecret: secret) }
         }
+    }
+
+    @Test func strictJSONTextAllowsEscapesAndWhiteSpaceOnly() {
+        #expect(SessionTokens.isStrictJSONText(Array("{\"a\":\"\\\"\\n\\u001b\",\n\t\"b\": 1}".utf8)))
+        #expect(!SessionTokens.isStrictJSONText(Array("{\"a\":\"x\ty\"}".utf8)))
+        #expect(!SessionTokens.isStrictJSONText([0x7b, 0x0c, 0x7d]))
+        #expect(!SessionTokens.isStrictJSONText([0x22, 0xc3, 0x22]))
     }
 
     @Test func nestedAndEscapedNamesAreNotDuplicates() {

@@ -142,11 +142,12 @@ public final class SessionTokens: Sendable {
         guard let headerBytes = [UInt8](base64URL: parts[0]), let payloadBytes = [UInt8](base64URL: parts[1]),
             let signature = [UInt8](base64URL: parts[2])
         else { throw TokenError(.malformed, "the token is not base64url") }
-        // RFC 7515 §2 and RFC 8259 §8.1: both parts are UTF-8 JSON. Foundation's JSONDecoder reads
-        // a string with a byte that is not UTF-8 where PyJWT and JSONSerialization refuse the
-        // whole text (found by FuzzSessionTokens), so such tokens are refused before decoding.
-        guard String(validating: headerBytes, as: UTF8.self) != nil, String(validating: payloadBytes, as: UTF8.self) != nil
-        else { throw TokenError(.malformed, "the token's header or claims are not UTF-8") }
+        // RFC 7515 §2 and RFC 8259: both parts are UTF-8 JSON, whose strings hold no raw control
+        // characters. Foundation's JSONDecoder reads either where PyJWT and JSONSerialization
+        // refuse the whole text (found by FuzzSessionTokens), so such tokens are refused first.
+        guard Self.isStrictJSONText(headerBytes), Self.isStrictJSONText(payloadBytes) else {
+            throw TokenError(.malformed, "the token's header or claims are not UTF-8 JSON text")
+        }
         // RFC 7519 §4: duplicate member names must be refused or read as the last; Foundation's
         // JSONDecoder reads the first, so a token naming anything twice is refused.
         guard !Self.namesAMemberTwice(headerBytes), !Self.namesAMemberTwice(payloadBytes) else {
@@ -186,6 +187,32 @@ public final class SessionTokens: Sendable {
         }
         guard !revoked else { throw TokenError(.revoked, "the token was revoked") }
         return claims
+    }
+
+    /// Whether `json` is UTF-8 with no control character in a string, and none outside one but
+    /// JSON's white space: what strict readers require before they parse (the rest of the syntax
+    /// is left to the decoder).
+    static func isStrictJSONText(_ json: [UInt8]) -> Bool {
+        guard String(validating: json, as: UTF8.self) != nil else { return false }
+        var inString = false
+        var escaped = false
+        for byte in json {
+            if inString {
+                if byte < 0x20 { return false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte < 0x20, byte != 0x09, byte != 0x0A, byte != 0x0D {
+                return false
+            }
+        }
+        return true
     }
 
     /// Whether `json`, an object, names one of its own members twice (after unescaping, so
