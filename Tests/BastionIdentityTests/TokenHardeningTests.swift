@@ -76,6 +76,11 @@ import Testing
         #expect(!SessionTokens.isStrictJSONText(Array("{\"a\":\"x\ty\"}".utf8)))
         #expect(!SessionTokens.isStrictJSONText([0x7b, 0x0c, 0x7d]))
         #expect(!SessionTokens.isStrictJSONText([0x22, 0xc3, 0x22]))
+        // Escapes JSON does not have (`crash-header-string-with-unknown-escape`), or a short \u.
+        #expect(!SessionTokens.isStrictJSONText(Array(#"{"a":"non\e"}"#.utf8)))
+        #expect(!SessionTokens.isStrictJSONText(Array(#"{"a":"\u12g4"}"#.utf8)))
+        #expect(!SessionTokens.isStrictJSONText(Array(#"{"a":"\u12"}"#.utf8)))
+        #expect(SessionTokens.isStrictJSONText(Array(#"{"a":"\u00E9\/\b\f\r\t"}"#.utf8)))
     }
 
     @Test func nestedAndEscapedNamesAreNotDuplicates() {

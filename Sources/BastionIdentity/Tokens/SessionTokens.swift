@@ -143,8 +143,9 @@ public final class SessionTokens: Sendable {
             let signature = [UInt8](base64URL: parts[2])
         else { throw TokenError(.malformed, "the token is not base64url") }
         // RFC 7515 §2 and RFC 8259: both parts are UTF-8 JSON, whose strings hold no raw control
-        // characters. Foundation's JSONDecoder reads either where PyJWT and JSONSerialization
-        // refuse the whole text (found by FuzzSessionTokens), so such tokens are refused first.
+        // characters and only JSON's escapes. Foundation's JSONDecoder reads all three where PyJWT
+        // and JSONSerialization refuse the whole text (found by FuzzSessionTokens), so such
+        // tokens are refused first.
         guard Self.isStrictJSONText(headerBytes), Self.isStrictJSONText(payloadBytes) else {
             throw TokenError(.malformed, "the token's header or claims are not UTF-8 JSON text")
         }
@@ -189,18 +190,28 @@ public final class SessionTokens: Sendable {
         return claims
     }
 
-    /// Whether `json` is UTF-8 with no control character in a string, and none outside one but
-    /// JSON's white space: what strict readers require before they parse (the rest of the syntax
-    /// is left to the decoder).
+    /// Whether `json` is UTF-8 with no control character in a string, only JSON's escapes
+    /// (`\"` `\\` `\/` `\b` `\f` `\n` `\r` `\t` `\uXXXX`), and no control character outside a
+    /// string but white space: what strict readers require where Foundation's JSONDecoder is
+    /// lenient (the rest of the syntax is left to the decoder).
     static func isStrictJSONText(_ json: [UInt8]) -> Bool {
         guard String(validating: json, as: UTF8.self) != nil else { return false }
+        let escapes = Set("\"\\/bfnrtu".utf8)
         var inString = false
         var escaped = false
+        var hexDigitsDue = 0
         for byte in json {
             if inString {
                 if byte < 0x20 { return false }
-                if escaped {
+                if hexDigitsDue > 0 {
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+                    else { return false }
+                    hexDigitsDue -= 1
+                } else if escaped {
+                    guard escapes.contains(byte) else { return false }
                     escaped = false
+                    if byte == UInt8(ascii: "u") { hexDigitsDue = 4 }
                 } else if byte == UInt8(ascii: "\\") {
                     escaped = true
                 } else if byte == UInt8(ascii: "\"") {
