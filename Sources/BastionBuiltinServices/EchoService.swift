@@ -2,10 +2,13 @@ public import BastionRPC
 import BastionProtobuf
 
 /// The echo service: every call kind, for testing transports, clients and the conformance suite.
+///
+/// Its methods are `nonisolated(nonsending)`, as the generated protocol's requirements are: they
+/// run on the handler's executor without an executor check around each call and each `prepare`.
 public struct EchoService: Bastion_Echo_V1_EchoService {
     public init() {}
 
-    public func `get`(request: Bastion_Echo_V1_EchoRequest, context: ServerContext) async throws -> Bastion_Echo_V1_EchoResponse {
+    nonisolated(nonsending) public func `get`(request: Bastion_Echo_V1_EchoRequest, context: ServerContext) async throws -> Bastion_Echo_V1_EchoResponse {
         try await prepare(request, context)
         return Bastion_Echo_V1_EchoResponse {
             $0.text = request.text
@@ -13,7 +16,7 @@ public struct EchoService: Bastion_Echo_V1_EchoService {
         }
     }
 
-    public func collect(
+    nonisolated(nonsending) public func collect(
         requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>,
         context: ServerContext
     ) async throws -> Bastion_Echo_V1_EchoResponse {
@@ -31,7 +34,7 @@ public struct EchoService: Bastion_Echo_V1_EchoService {
         }
     }
 
-    public func expand(
+    nonisolated(nonsending) public func expand(
         request: Bastion_Echo_V1_EchoRequest,
         responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>,
         context: ServerContext
@@ -46,7 +49,7 @@ public struct EchoService: Bastion_Echo_V1_EchoService {
         }
     }
 
-    public func update(
+    nonisolated(nonsending) public func update(
         requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>,
         responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>,
         context: ServerContext
@@ -67,7 +70,7 @@ public struct EchoService: Bastion_Echo_V1_EchoService {
     }
 
     /// Returns `echo-` metadata, waits `delay_millis`, and fails when asked to.
-    private func prepare(_ request: Bastion_Echo_V1_EchoRequest, _ context: ServerContext) async throws {
+    nonisolated(nonsending) private func prepare(_ request: Bastion_Echo_V1_EchoRequest, _ context: ServerContext) async throws {
         echoMetadata(context)
         if request.delayMillis > 0 {
             try await Task.sleep(for: .milliseconds(Int(request.delayMillis)))

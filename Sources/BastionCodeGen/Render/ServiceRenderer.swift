@@ -112,10 +112,13 @@ struct ServiceRenderer {
 
         printer.line()
         printer.line("/// Implement this to serve `\(fullName)`; register it with ``register(with:)``.")
+        printer.line("///")
+        printer.line("/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation")
+        printer.line("/// marked the same way saves the executor check around each call.")
         printer.block("\(access)protocol \(swiftName)Service: Sendable") { printer in
             for method in methods {
                 printer.documentation(method.comment)
-                printer.line("func \(signature(method, server: true))")
+                printer.line("nonisolated(nonsending) func \(signature(method, server: true))")
             }
         }
 
@@ -198,15 +201,15 @@ struct ServiceRenderer {
         let common = "metadata: Metadata = Metadata(),\n        options: CallOptions = CallOptions()"
         switch method.kind {
         case "unary":
-            printer.block("\(access)func \(name)(\n        _ request: \(method.input),\n        \(common)\n    ) async throws(RPCError) -> RPCResponse<\(method.output)>") { printer in
+            printer.block("nonisolated(nonsending) \(access)func \(name)(\n        _ request: \(method.input),\n        \(common)\n    ) async throws(RPCError) -> RPCResponse<\(method.output)>") { printer in
                 printer.line("try await client.unary(\(descriptor), request: request, metadata: metadata, options: options)")
             }
         case "clientStreaming":
-            printer.block("\(access)func \(name)(\n        \(common),\n        requests: (RPCRequestWriter<\(method.input)>) async throws -> Void\n    ) async throws(RPCError) -> RPCResponse<\(method.output)>") { printer in
+            printer.block("nonisolated(nonsending) \(access)func \(name)(\n        \(common),\n        requests: (RPCRequestWriter<\(method.input)>) async throws -> Void\n    ) async throws(RPCError) -> RPCResponse<\(method.output)>") { printer in
                 printer.line("try await client.clientStreaming(\(descriptor), metadata: metadata, options: options, requests: requests)")
             }
         case "serverStreaming":
-            printer.block("\(access)func \(name)<Result>(\n        _ request: \(method.input),\n        \(common),\n        responses: (RPCResponseStream<\(method.output)>) async throws -> Result\n    ) async throws(RPCError) -> Result") { printer in
+            printer.block("nonisolated(nonsending) \(access)func \(name)<Result>(\n        _ request: \(method.input),\n        \(common),\n        responses: (RPCResponseStream<\(method.output)>) async throws -> Result\n    ) async throws(RPCError) -> Result") { printer in
                 printer.line("try await client.serverStreaming(\(descriptor), request: request, metadata: metadata, options: options, responses: responses)")
             }
         default:

@@ -871,26 +871,29 @@ public enum Bastion_Admin_V1_Admin {
 }
 
 /// Implement this to serve `bastion.admin.v1.Admin`; register it with ``register(with:)``.
+///
+/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation
+/// marked the same way saves the executor check around each call.
 public protocol Bastion_Admin_V1_AdminService: Sendable {
     /// Lists every method the server serves, with its policy, switch, difficulty and counters.
     /// The counters are live: calls admitted, in flight, and denials by reason since the start.
-    func listMethods(request: Bastion_Admin_V1_ListMethodsRequest, context: ServerContext) async throws -> Bastion_Admin_V1_ListMethodsResponse
+    nonisolated(nonsending) func listMethods(request: Bastion_Admin_V1_ListMethodsRequest, context: ServerContext) async throws -> Bastion_Admin_V1_ListMethodsResponse
     /// Switches a method off or on; persisted, so the switch survives restarts.
     /// Only methods whose policy lets operators disable them can be switched off
     /// (FAILED_PRECONDITION otherwise).
-    func setMethodEnabled(request: Bastion_Admin_V1_SetMethodEnabledRequest, context: ServerContext) async throws -> Bastion_Admin_V1_MethodStatus
+    nonisolated(nonsending) func setMethodEnabled(request: Bastion_Admin_V1_SetMethodEnabledRequest, context: ServerContext) async throws -> Bastion_Admin_V1_MethodStatus
     /// Sets the proof-of-work difficulty (leading zero bits) of a method; persisted.
     /// Only methods whose policy asks for proof of work have one (FAILED_PRECONDITION otherwise).
-    func setProofOfWorkDifficulty(request: Bastion_Admin_V1_SetProofOfWorkDifficultyRequest, context: ServerContext) async throws -> Bastion_Admin_V1_MethodStatus
+    nonisolated(nonsending) func setProofOfWorkDifficulty(request: Bastion_Admin_V1_SetProofOfWorkDifficultyRequest, context: ServerContext) async throws -> Bastion_Admin_V1_MethodStatus
     /// Walks the hash-chained audit log and reports the first entry that breaks the chain.
-    func verifyAuditLog(request: Bastion_Admin_V1_VerifyAuditLogRequest, context: ServerContext) async throws -> Bastion_Admin_V1_VerifyAuditLogResponse
+    nonisolated(nonsending) func verifyAuditLog(request: Bastion_Admin_V1_VerifyAuditLogRequest, context: ServerContext) async throws -> Bastion_Admin_V1_VerifyAuditLogResponse
     /// Reads audit log entries in sequence order, a page at a time.
-    func listAuditEntries(request: Bastion_Admin_V1_ListAuditEntriesRequest, context: ServerContext) async throws -> Bastion_Admin_V1_ListAuditEntriesResponse
+    nonisolated(nonsending) func listAuditEntries(request: Bastion_Admin_V1_ListAuditEntriesRequest, context: ServerContext) async throws -> Bastion_Admin_V1_ListAuditEntriesResponse
     /// Copies the live store into a new folder on the server's machine, compacted and consistent.
     /// An existing non-empty folder is refused ALREADY_EXISTS; docs/STORE.md says how to restore.
-    func backup(request: Bastion_Admin_V1_BackupRequest, context: ServerContext) async throws -> Bastion_Admin_V1_BackupResponse
+    nonisolated(nonsending) func backup(request: Bastion_Admin_V1_BackupRequest, context: ServerContext) async throws -> Bastion_Admin_V1_BackupResponse
     /// The server's version, start time, listeners and settings that operators ask about.
-    func getServerInfo(request: Bastion_Admin_V1_GetServerInfoRequest, context: ServerContext) async throws -> Bastion_Admin_V1_ServerInfo
+    nonisolated(nonsending) func getServerInfo(request: Bastion_Admin_V1_GetServerInfoRequest, context: ServerContext) async throws -> Bastion_Admin_V1_ServerInfo
 }
 
 extension Bastion_Admin_V1_AdminService {
@@ -928,7 +931,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
 
     /// Lists every method the server serves, with its policy, switch, difficulty and counters.
     /// The counters are live: calls admitted, in flight, and denials by reason since the start.
-    public func listMethods(
+    nonisolated(nonsending) public func listMethods(
         _ request: Bastion_Admin_V1_ListMethodsRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -939,7 +942,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     /// Switches a method off or on; persisted, so the switch survives restarts.
     /// Only methods whose policy lets operators disable them can be switched off
     /// (FAILED_PRECONDITION otherwise).
-    public func setMethodEnabled(
+    nonisolated(nonsending) public func setMethodEnabled(
         _ request: Bastion_Admin_V1_SetMethodEnabledRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -949,7 +952,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
 
     /// Sets the proof-of-work difficulty (leading zero bits) of a method; persisted.
     /// Only methods whose policy asks for proof of work have one (FAILED_PRECONDITION otherwise).
-    public func setProofOfWorkDifficulty(
+    nonisolated(nonsending) public func setProofOfWorkDifficulty(
         _ request: Bastion_Admin_V1_SetProofOfWorkDifficultyRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -958,7 +961,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     }
 
     /// Walks the hash-chained audit log and reports the first entry that breaks the chain.
-    public func verifyAuditLog(
+    nonisolated(nonsending) public func verifyAuditLog(
         _ request: Bastion_Admin_V1_VerifyAuditLogRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -967,7 +970,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     }
 
     /// Reads audit log entries in sequence order, a page at a time.
-    public func listAuditEntries(
+    nonisolated(nonsending) public func listAuditEntries(
         _ request: Bastion_Admin_V1_ListAuditEntriesRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -977,7 +980,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
 
     /// Copies the live store into a new folder on the server's machine, compacted and consistent.
     /// An existing non-empty folder is refused ALREADY_EXISTS; docs/STORE.md says how to restore.
-    public func backup(
+    nonisolated(nonsending) public func backup(
         _ request: Bastion_Admin_V1_BackupRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -986,7 +989,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     }
 
     /// The server's version, start time, listeners and settings that operators ask about.
-    public func getServerInfo(
+    nonisolated(nonsending) public func getServerInfo(
         _ request: Bastion_Admin_V1_GetServerInfoRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()

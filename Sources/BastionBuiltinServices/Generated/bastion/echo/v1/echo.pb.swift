@@ -168,15 +168,18 @@ public enum Bastion_Echo_V1_Echo {
 }
 
 /// Implement this to serve `bastion.echo.v1.Echo`; register it with ``register(with:)``.
+///
+/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation
+/// marked the same way saves the executor check around each call.
 public protocol Bastion_Echo_V1_EchoService: Sendable {
     /// Unary: answers the request's text and payload.
-    func `get`(request: Bastion_Echo_V1_EchoRequest, context: ServerContext) async throws -> Bastion_Echo_V1_EchoResponse
+    nonisolated(nonsending) func `get`(request: Bastion_Echo_V1_EchoRequest, context: ServerContext) async throws -> Bastion_Echo_V1_EchoResponse
     /// Client streaming: answers the requests' texts joined with spaces, and their payloads joined.
-    func collect(requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>, context: ServerContext) async throws -> Bastion_Echo_V1_EchoResponse
+    nonisolated(nonsending) func collect(requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>, context: ServerContext) async throws -> Bastion_Echo_V1_EchoResponse
     /// Server streaming: answers the request `repeat` times (numbered from 0).
-    func expand(request: Bastion_Echo_V1_EchoRequest, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context: ServerContext) async throws
+    nonisolated(nonsending) func expand(request: Bastion_Echo_V1_EchoRequest, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context: ServerContext) async throws
     /// Bidirectional: answers each request as it arrives, `repeat` times (at least once).
-    func update(requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context: ServerContext) async throws
+    nonisolated(nonsending) func update(requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context: ServerContext) async throws
 }
 
 extension Bastion_Echo_V1_EchoService {
@@ -204,7 +207,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     public init(transport: any ClientTransport) { self.client = RPCClient(transport: transport) }
 
     /// Unary: answers the request's text and payload.
-    public func `get`(
+    nonisolated(nonsending) public func `get`(
         _ request: Bastion_Echo_V1_EchoRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -213,7 +216,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     }
 
     /// Client streaming: answers the requests' texts joined with spaces, and their payloads joined.
-    public func collect(
+    nonisolated(nonsending) public func collect(
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions(),
         requests: (RPCRequestWriter<Bastion_Echo_V1_EchoRequest>) async throws -> Void
@@ -222,7 +225,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     }
 
     /// Server streaming: answers the request `repeat` times (numbered from 0).
-    public func expand<Result>(
+    nonisolated(nonsending) public func expand<Result>(
         _ request: Bastion_Echo_V1_EchoRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions(),

@@ -135,9 +135,12 @@ public enum Bastion_Health_V1_Health {
 }
 
 /// Implement this to serve `bastion.health.v1.Health`; register it with ``register(with:)``.
+///
+/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation
+/// marked the same way saves the executor check around each call.
 public protocol Bastion_Health_V1_HealthService: Sendable {
     /// Answers SERVING while the server accepts calls, DRAINING while it shuts down.
-    func check(request: Bastion_Health_V1_CheckRequest, context: ServerContext) async throws -> Bastion_Health_V1_CheckResponse
+    nonisolated(nonsending) func check(request: Bastion_Health_V1_CheckRequest, context: ServerContext) async throws -> Bastion_Health_V1_CheckResponse
 }
 
 extension Bastion_Health_V1_HealthService {
@@ -156,7 +159,7 @@ public struct Bastion_Health_V1_HealthClient: Sendable {
     public init(transport: any ClientTransport) { self.client = RPCClient(transport: transport) }
 
     /// Answers SERVING while the server accepts calls, DRAINING while it shuts down.
-    public func check(
+    nonisolated(nonsending) public func check(
         _ request: Bastion_Health_V1_CheckRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()

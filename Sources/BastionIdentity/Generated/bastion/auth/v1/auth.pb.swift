@@ -774,26 +774,29 @@ public enum Bastion_Auth_V1_Auth {
 }
 
 /// Implement this to serve `bastion.auth.v1.Auth`; register it with ``register(with:)``.
+///
+/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation
+/// marked the same way saves the executor check around each call.
 public protocol Bastion_Auth_V1_AuthService: Sendable {
     /// Starts a registration: checks the certificate request (its signature, and that the user id
     /// it names is well-formed and free) and answers OPAQUE's registration response with a handle
     /// for FinishRegistration. Pending registrations expire after 10 minutes.
-    func initiateRegistration(request: Bastion_Auth_V1_InitiateRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_InitiateRegistrationResponse
+    nonisolated(nonsending) func initiateRegistration(request: Bastion_Auth_V1_InitiateRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_InitiateRegistrationResponse
     /// Finishes a registration: stores the OPAQUE record, checks the KeyPackage against the
     /// certificate request, stores the user and its first client, and issues the client
     /// certificate, which the client then presents for mutual TLS.
-    func finishRegistration(request: Bastion_Auth_V1_FinishRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FinishRegistrationResponse
+    nonisolated(nonsending) func finishRegistration(request: Bastion_Auth_V1_FinishRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FinishRegistrationResponse
     /// OPAQUE's first login message (KE1) in, the server's (KE2) out, with a handle for
     /// LoginFinish. Unknown users get a fake KE2 that looks like a real one.
-    func loginStart(request: Bastion_Auth_V1_LoginStartRequest, context: ServerContext) async throws -> Bastion_Auth_V1_LoginStartResponse
+    nonisolated(nonsending) func loginStart(request: Bastion_Auth_V1_LoginStartRequest, context: ServerContext) async throws -> Bastion_Auth_V1_LoginStartResponse
     /// OPAQUE's last login message (KE3) in, a session token and its context secret out.
-    func loginFinish(request: Bastion_Auth_V1_LoginFinishRequest, context: ServerContext) async throws -> Bastion_Auth_V1_LoginFinishResponse
+    nonisolated(nonsending) func loginFinish(request: Bastion_Auth_V1_LoginFinishRequest, context: ServerContext) async throws -> Bastion_Auth_V1_LoginFinishResponse
     /// Tells the caller who it is logged in as.
-    func whoAmI(request: Bastion_Auth_V1_WhoAmIRequest, context: ServerContext) async throws -> Bastion_Auth_V1_WhoAmIResponse
+    nonisolated(nonsending) func whoAmI(request: Bastion_Auth_V1_WhoAmIRequest, context: ServerContext) async throws -> Bastion_Auth_V1_WhoAmIResponse
     /// Ends the session: the token is refused from now on.
-    func logout(request: Bastion_Auth_V1_LogoutRequest, context: ServerContext) async throws -> Bastion_Auth_V1_LogoutResponse
+    nonisolated(nonsending) func logout(request: Bastion_Auth_V1_LogoutRequest, context: ServerContext) async throws -> Bastion_Auth_V1_LogoutResponse
     /// Deletes the user and everything the server keeps about them, in one transaction.
-    func deleteAccount(request: Bastion_Auth_V1_DeleteAccountRequest, context: ServerContext) async throws -> Bastion_Auth_V1_DeleteAccountResponse
+    nonisolated(nonsending) func deleteAccount(request: Bastion_Auth_V1_DeleteAccountRequest, context: ServerContext) async throws -> Bastion_Auth_V1_DeleteAccountResponse
 }
 
 extension Bastion_Auth_V1_AuthService {
@@ -844,7 +847,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     /// Starts a registration: checks the certificate request (its signature, and that the user id
     /// it names is well-formed and free) and answers OPAQUE's registration response with a handle
     /// for FinishRegistration. Pending registrations expire after 10 minutes.
-    public func initiateRegistration(
+    nonisolated(nonsending) public func initiateRegistration(
         _ request: Bastion_Auth_V1_InitiateRegistrationRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -855,7 +858,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     /// Finishes a registration: stores the OPAQUE record, checks the KeyPackage against the
     /// certificate request, stores the user and its first client, and issues the client
     /// certificate, which the client then presents for mutual TLS.
-    public func finishRegistration(
+    nonisolated(nonsending) public func finishRegistration(
         _ request: Bastion_Auth_V1_FinishRegistrationRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -865,7 +868,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
 
     /// OPAQUE's first login message (KE1) in, the server's (KE2) out, with a handle for
     /// LoginFinish. Unknown users get a fake KE2 that looks like a real one.
-    public func loginStart(
+    nonisolated(nonsending) public func loginStart(
         _ request: Bastion_Auth_V1_LoginStartRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -874,7 +877,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// OPAQUE's last login message (KE3) in, a session token and its context secret out.
-    public func loginFinish(
+    nonisolated(nonsending) public func loginFinish(
         _ request: Bastion_Auth_V1_LoginFinishRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -883,7 +886,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// Tells the caller who it is logged in as.
-    public func whoAmI(
+    nonisolated(nonsending) public func whoAmI(
         _ request: Bastion_Auth_V1_WhoAmIRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -892,7 +895,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// Ends the session: the token is refused from now on.
-    public func logout(
+    nonisolated(nonsending) public func logout(
         _ request: Bastion_Auth_V1_LogoutRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -901,7 +904,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// Deletes the user and everything the server keeps about them, in one transaction.
-    public func deleteAccount(
+    nonisolated(nonsending) public func deleteAccount(
         _ request: Bastion_Auth_V1_DeleteAccountRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()

@@ -1457,64 +1457,67 @@ public enum Bastion_Auth_V1_TwoFactor {
 }
 
 /// Implement this to serve `bastion.auth.v1.TwoFactor`; register it with ``register(with:)``.
+///
+/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation
+/// marked the same way saves the executor check around each call.
 public protocol Bastion_Auth_V1_TwoFactorService: Sendable {
     /// Starts enrolling a TOTP authenticator (RFC 6238): a fresh secret, shown once, as bytes, as
     /// base32 and as an otpauth:// URI. The factor counts only once ConfirmTotp has seen a first
     /// code; an unconfirmed enrollment expires after 10 minutes. A user who has a factor already
     /// proves one of them for this request (second factor); a user without one sends "none".
-    func enrollTotp(request: Bastion_Auth_V1_EnrollTotpRequest, context: ServerContext) async throws -> Bastion_Auth_V1_EnrollTotpResponse
+    nonisolated(nonsending) func enrollTotp(request: Bastion_Auth_V1_EnrollTotpRequest, context: ServerContext) async throws -> Bastion_Auth_V1_EnrollTotpResponse
     /// Confirms an enrollment with a first code from the authenticator; the factor counts from now.
-    func confirmTotp(request: Bastion_Auth_V1_ConfirmTotpRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ConfirmTotpResponse
+    nonisolated(nonsending) func confirmTotp(request: Bastion_Auth_V1_ConfirmTotpRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ConfirmTotpResponse
     /// The user's confirmed factors: TOTP authenticators and the recovery codes left.
-    func listFactors(request: Bastion_Auth_V1_ListFactorsRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ListFactorsResponse
+    nonisolated(nonsending) func listFactors(request: Bastion_Auth_V1_ListFactorsRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ListFactorsResponse
     /// Removes a factor (a TOTP authenticator, or all recovery codes); needs a second factor.
-    func removeFactor(request: Bastion_Auth_V1_RemoveFactorRequest, context: ServerContext) async throws -> Bastion_Auth_V1_RemoveFactorResponse
+    nonisolated(nonsending) func removeFactor(request: Bastion_Auth_V1_RemoveFactorRequest, context: ServerContext) async throws -> Bastion_Auth_V1_RemoveFactorResponse
     /// Makes 10 new recovery codes (each at least 64 bits of randomness) and forgets the old ones.
     /// The codes are shown once; the server keeps only keyed hashes. Each code serves once.
-    func generateRecoveryCodes(request: Bastion_Auth_V1_GenerateRecoveryCodesRequest, context: ServerContext) async throws -> Bastion_Auth_V1_GenerateRecoveryCodesResponse
+    nonisolated(nonsending) func generateRecoveryCodes(request: Bastion_Auth_V1_GenerateRecoveryCodesRequest, context: ServerContext) async throws -> Bastion_Auth_V1_GenerateRecoveryCodesResponse
     /// Starts a challenge for one operation: the method's path and the SHA-256 of the exact request
     /// bytes that will be sent. The challenge belongs to the calling client, expires after 5 minutes
     /// and allows 3 attempts.
-    func initiateTwoFactor(request: Bastion_Auth_V1_InitiateTwoFactorRequest, context: ServerContext) async throws -> Bastion_Auth_V1_InitiateTwoFactorResponse
+    nonisolated(nonsending) func initiateTwoFactor(request: Bastion_Auth_V1_InitiateTwoFactorRequest, context: ServerContext) async throws -> Bastion_Auth_V1_InitiateTwoFactorResponse
     /// Solves a challenge with a TOTP code or a recovery code; answers a one-use token bound to the
     /// challenge's operation, valid for 3 minutes. Send it in the `bastion-second-factor` metadata
     /// of that exact call.
-    func solveChallenge(request: Bastion_Auth_V1_SolveChallengeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SolveChallengeResponse
+    nonisolated(nonsending) func solveChallenge(request: Bastion_Auth_V1_SolveChallengeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SolveChallengeResponse
     /// Starts enrolling a code channel: the server sends a code to the address through the
     /// operator-configured channel; the factor counts once ConfirmChannel has seen it (10 minutes,
     /// 5 wrong codes). Like EnrollTotp, a user with a factor proves one of them first.
-    func enrollChannel(request: Bastion_Auth_V1_EnrollChannelRequest, context: ServerContext) async throws -> Bastion_Auth_V1_EnrollChannelResponse
+    nonisolated(nonsending) func enrollChannel(request: Bastion_Auth_V1_EnrollChannelRequest, context: ServerContext) async throws -> Bastion_Auth_V1_EnrollChannelResponse
     /// Sends the code of a pending channel enrollment again: the same code within its
     /// retransmission period, a new one afterwards.
-    func resendEnrollmentCode(request: Bastion_Auth_V1_ResendEnrollmentCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ResendEnrollmentCodeResponse
+    nonisolated(nonsending) func resendEnrollmentCode(request: Bastion_Auth_V1_ResendEnrollmentCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_ResendEnrollmentCodeResponse
     /// Confirms a channel enrollment with the code that was sent.
-    func confirmChannel(request: Bastion_Auth_V1_ConfirmChannelRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FactorResponse
+    nonisolated(nonsending) func confirmChannel(request: Bastion_Auth_V1_ConfirmChannelRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FactorResponse
     /// Sends a challenge's code through one of the user's channel factors, or sends it again: the
     /// same code within the retransmission period (attempts are not reset), a new code afterwards.
-    func sendChallengeCode(request: Bastion_Auth_V1_SendChallengeCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SendChallengeCodeResponse
+    nonisolated(nonsending) func sendChallengeCode(request: Bastion_Auth_V1_SendChallengeCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SendChallengeCodeResponse
     /// Adds a security question; the answer is kept as a salted Argon2id hash.
-    func addSecurityQuestion(request: Bastion_Auth_V1_AddSecurityQuestionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FactorResponse
+    nonisolated(nonsending) func addSecurityQuestion(request: Bastion_Auth_V1_AddSecurityQuestionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FactorResponse
     /// Issues a numeric access code (6 to 10 digits, 8 by default) to be read out over the phone;
     /// only users with the `support` role. Short-lived and single use.
-    func issueAccessCode(request: Bastion_Auth_V1_IssueAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_IssueAccessCodeResponse
+    nonisolated(nonsending) func issueAccessCode(request: Bastion_Auth_V1_IssueAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_IssueAccessCodeResponse
     /// Exchanges an access code for a token scoped to what the code was issued for; the code
     /// serves once.
-    func redeemAccessCode(request: Bastion_Auth_V1_RedeemAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_RedeemAccessCodeResponse
+    nonisolated(nonsending) func redeemAccessCode(request: Bastion_Auth_V1_RedeemAccessCodeRequest, context: ServerContext) async throws -> Bastion_Auth_V1_RedeemAccessCodeResponse
     /// Passkeys (WebAuthn, docs/IDENTITY.md "Passkeys"). Starts registering a passkey: a fresh
     /// challenge (single use, 2 minutes, stored as its SHA-256) and the creation options an
     /// authenticator needs. Like every enrollment, a user who has a factor already proves one.
-    func beginPasskeyRegistration(request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_BeginPasskeyRegistrationResponse
+    nonisolated(nonsending) func beginPasskeyRegistration(request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_BeginPasskeyRegistrationResponse
     /// Finishes a passkey registration with the authenticator's attestation object and the client
     /// data: origin, RP ID, challenge, user presence and the credential's public key are checked;
     /// only the public key is stored. Attestation formats "none" and "packed" self-attestation.
-    func finishPasskeyRegistration(request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FinishPasskeyRegistrationResponse
+    nonisolated(nonsending) func finishPasskeyRegistration(request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest, context: ServerContext) async throws -> Bastion_Auth_V1_FinishPasskeyRegistrationResponse
     /// Starts proving a passkey for a challenge of InitiateTwoFactor: a WebAuthn challenge bound to
     /// that challenge, to the calling client and to the user (single use, 2 minutes), and the user's
     /// credential ids.
-    func beginPasskeyAssertion(request: Bastion_Auth_V1_BeginPasskeyAssertionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_BeginPasskeyAssertionResponse
+    nonisolated(nonsending) func beginPasskeyAssertion(request: Bastion_Auth_V1_BeginPasskeyAssertionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_BeginPasskeyAssertionResponse
     /// Solves a challenge of InitiateTwoFactor with a passkey assertion; answers the same one-use
     /// token as SolveChallenge. A refused assertion counts as a failed attempt.
-    func finishPasskeyAssertion(request: Bastion_Auth_V1_FinishPasskeyAssertionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SolveChallengeResponse
+    nonisolated(nonsending) func finishPasskeyAssertion(request: Bastion_Auth_V1_FinishPasskeyAssertionRequest, context: ServerContext) async throws -> Bastion_Auth_V1_SolveChallengeResponse
 }
 
 extension Bastion_Auth_V1_TwoFactorService {
@@ -1587,7 +1590,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// base32 and as an otpauth:// URI. The factor counts only once ConfirmTotp has seen a first
     /// code; an unconfirmed enrollment expires after 10 minutes. A user who has a factor already
     /// proves one of them for this request (second factor); a user without one sends "none".
-    public func enrollTotp(
+    nonisolated(nonsending) public func enrollTotp(
         _ request: Bastion_Auth_V1_EnrollTotpRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1596,7 +1599,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Confirms an enrollment with a first code from the authenticator; the factor counts from now.
-    public func confirmTotp(
+    nonisolated(nonsending) public func confirmTotp(
         _ request: Bastion_Auth_V1_ConfirmTotpRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1605,7 +1608,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// The user's confirmed factors: TOTP authenticators and the recovery codes left.
-    public func listFactors(
+    nonisolated(nonsending) public func listFactors(
         _ request: Bastion_Auth_V1_ListFactorsRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1614,7 +1617,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Removes a factor (a TOTP authenticator, or all recovery codes); needs a second factor.
-    public func removeFactor(
+    nonisolated(nonsending) public func removeFactor(
         _ request: Bastion_Auth_V1_RemoveFactorRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1624,7 +1627,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Makes 10 new recovery codes (each at least 64 bits of randomness) and forgets the old ones.
     /// The codes are shown once; the server keeps only keyed hashes. Each code serves once.
-    public func generateRecoveryCodes(
+    nonisolated(nonsending) public func generateRecoveryCodes(
         _ request: Bastion_Auth_V1_GenerateRecoveryCodesRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1635,7 +1638,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Starts a challenge for one operation: the method's path and the SHA-256 of the exact request
     /// bytes that will be sent. The challenge belongs to the calling client, expires after 5 minutes
     /// and allows 3 attempts.
-    public func initiateTwoFactor(
+    nonisolated(nonsending) public func initiateTwoFactor(
         _ request: Bastion_Auth_V1_InitiateTwoFactorRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1646,7 +1649,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Solves a challenge with a TOTP code or a recovery code; answers a one-use token bound to the
     /// challenge's operation, valid for 3 minutes. Send it in the `bastion-second-factor` metadata
     /// of that exact call.
-    public func solveChallenge(
+    nonisolated(nonsending) public func solveChallenge(
         _ request: Bastion_Auth_V1_SolveChallengeRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1657,7 +1660,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Starts enrolling a code channel: the server sends a code to the address through the
     /// operator-configured channel; the factor counts once ConfirmChannel has seen it (10 minutes,
     /// 5 wrong codes). Like EnrollTotp, a user with a factor proves one of them first.
-    public func enrollChannel(
+    nonisolated(nonsending) public func enrollChannel(
         _ request: Bastion_Auth_V1_EnrollChannelRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1667,7 +1670,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Sends the code of a pending channel enrollment again: the same code within its
     /// retransmission period, a new one afterwards.
-    public func resendEnrollmentCode(
+    nonisolated(nonsending) public func resendEnrollmentCode(
         _ request: Bastion_Auth_V1_ResendEnrollmentCodeRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1676,7 +1679,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Confirms a channel enrollment with the code that was sent.
-    public func confirmChannel(
+    nonisolated(nonsending) public func confirmChannel(
         _ request: Bastion_Auth_V1_ConfirmChannelRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1686,7 +1689,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Sends a challenge's code through one of the user's channel factors, or sends it again: the
     /// same code within the retransmission period (attempts are not reset), a new code afterwards.
-    public func sendChallengeCode(
+    nonisolated(nonsending) public func sendChallengeCode(
         _ request: Bastion_Auth_V1_SendChallengeCodeRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1695,7 +1698,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Adds a security question; the answer is kept as a salted Argon2id hash.
-    public func addSecurityQuestion(
+    nonisolated(nonsending) public func addSecurityQuestion(
         _ request: Bastion_Auth_V1_AddSecurityQuestionRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1705,7 +1708,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Issues a numeric access code (6 to 10 digits, 8 by default) to be read out over the phone;
     /// only users with the `support` role. Short-lived and single use.
-    public func issueAccessCode(
+    nonisolated(nonsending) public func issueAccessCode(
         _ request: Bastion_Auth_V1_IssueAccessCodeRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1715,7 +1718,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Exchanges an access code for a token scoped to what the code was issued for; the code
     /// serves once.
-    public func redeemAccessCode(
+    nonisolated(nonsending) public func redeemAccessCode(
         _ request: Bastion_Auth_V1_RedeemAccessCodeRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1726,7 +1729,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Passkeys (WebAuthn, docs/IDENTITY.md "Passkeys"). Starts registering a passkey: a fresh
     /// challenge (single use, 2 minutes, stored as its SHA-256) and the creation options an
     /// authenticator needs. Like every enrollment, a user who has a factor already proves one.
-    public func beginPasskeyRegistration(
+    nonisolated(nonsending) public func beginPasskeyRegistration(
         _ request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1737,7 +1740,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Finishes a passkey registration with the authenticator's attestation object and the client
     /// data: origin, RP ID, challenge, user presence and the credential's public key are checked;
     /// only the public key is stored. Attestation formats "none" and "packed" self-attestation.
-    public func finishPasskeyRegistration(
+    nonisolated(nonsending) public func finishPasskeyRegistration(
         _ request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1748,7 +1751,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Starts proving a passkey for a challenge of InitiateTwoFactor: a WebAuthn challenge bound to
     /// that challenge, to the calling client and to the user (single use, 2 minutes), and the user's
     /// credential ids.
-    public func beginPasskeyAssertion(
+    nonisolated(nonsending) public func beginPasskeyAssertion(
         _ request: Bastion_Auth_V1_BeginPasskeyAssertionRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -1758,7 +1761,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Solves a challenge of InitiateTwoFactor with a passkey assertion; answers the same one-use
     /// token as SolveChallenge. A refused assertion counts as a failed attempt.
-    public func finishPasskeyAssertion(
+    nonisolated(nonsending) public func finishPasskeyAssertion(
         _ request: Bastion_Auth_V1_FinishPasskeyAssertionRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()

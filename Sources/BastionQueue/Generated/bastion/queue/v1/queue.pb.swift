@@ -598,20 +598,23 @@ public enum Bastion_Queue_V1_Queue {
 }
 
 /// Implement this to serve `bastion.queue.v1.Queue`; register it with ``register(with:)``.
+///
+/// The methods run on their caller's executor (`nonisolated(nonsending)`); an implementation
+/// marked the same way saves the executor check around each call.
 public protocol Bastion_Queue_V1_QueueService: Sendable {
     /// The messaging keys and queue ids of a user's clients: what a sender needs to seal a message
     /// to them and to address it. Only registered clients may ask (docs/QUEUE.md says why).
-    func getKeyPackages(request: Bastion_Queue_V1_GetKeyPackagesRequest, context: ServerContext) async throws -> Bastion_Queue_V1_GetKeyPackagesResponse
+    nonisolated(nonsending) func getKeyPackages(request: Bastion_Queue_V1_GetKeyPackagesRequest, context: ServerContext) async throws -> Bastion_Queue_V1_GetKeyPackagesResponse
     /// Puts a sealed message into a client's queue and answers its sequence number. Answered only
     /// once the message is durable in the store.
-    func enqueue(request: Bastion_Queue_V1_EnqueueRequest, context: ServerContext) async throws -> Bastion_Queue_V1_EnqueueResponse
+    nonisolated(nonsending) func enqueue(request: Bastion_Queue_V1_EnqueueRequest, context: ServerContext) async throws -> Bastion_Queue_V1_EnqueueResponse
     /// Deletes every message of the caller's queue below sequence_number_start and answers the
     /// messages from it on (at most max_messages), with how many are still waiting after them.
-    func dequeue(request: Bastion_Queue_V1_DequeueRequest, context: ServerContext) async throws -> Bastion_Queue_V1_DequeueResponse
+    nonisolated(nonsending) func dequeue(request: Bastion_Queue_V1_DequeueRequest, context: ServerContext) async throws -> Bastion_Queue_V1_DequeueResponse
     /// Streams the caller's messages from sequence_number_start on: first those waiting, then each
     /// as it arrives. Never deletes (Dequeue does). Ends with OK when the server drains; resume
     /// from the next sequence number on another connection.
-    func listen(request: Bastion_Queue_V1_ListenRequest, responses: RPCResponseWriter<Bastion_Queue_V1_QueuedMessage>, context: ServerContext) async throws
+    nonisolated(nonsending) func listen(request: Bastion_Queue_V1_ListenRequest, responses: RPCResponseWriter<Bastion_Queue_V1_QueuedMessage>, context: ServerContext) async throws
 }
 
 extension Bastion_Queue_V1_QueueService {
@@ -659,7 +662,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
 
     /// The messaging keys and queue ids of a user's clients: what a sender needs to seal a message
     /// to them and to address it. Only registered clients may ask (docs/QUEUE.md says why).
-    public func getKeyPackages(
+    nonisolated(nonsending) public func getKeyPackages(
         _ request: Bastion_Queue_V1_GetKeyPackagesRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -669,7 +672,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
 
     /// Puts a sealed message into a client's queue and answers its sequence number. Answered only
     /// once the message is durable in the store.
-    public func enqueue(
+    nonisolated(nonsending) public func enqueue(
         _ request: Bastion_Queue_V1_EnqueueRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -679,7 +682,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
 
     /// Deletes every message of the caller's queue below sequence_number_start and answers the
     /// messages from it on (at most max_messages), with how many are still waiting after them.
-    public func dequeue(
+    nonisolated(nonsending) public func dequeue(
         _ request: Bastion_Queue_V1_DequeueRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
@@ -690,7 +693,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
     /// Streams the caller's messages from sequence_number_start on: first those waiting, then each
     /// as it arrives. Never deletes (Dequeue does). Ends with OK when the server drains; resume
     /// from the next sequence number on another connection.
-    public func listen<Result>(
+    nonisolated(nonsending) public func listen<Result>(
         _ request: Bastion_Queue_V1_ListenRequest,
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions(),
