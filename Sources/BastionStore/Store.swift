@@ -85,8 +85,10 @@ public final class Store: Sendable {
             // Bound to a local first: passing the temporary straight to a borrowing parameter
             // crashes Swift 6.3.1's optimizer ("Cannot initialize a nonCopyable type with a
             // guaranteed value") in release builds.
-            let transaction = ReadTransaction(storage: storage, now: self.clock.now())
-            return try body(transaction)
+            try Self.withTransactionInstant(self.clock) { instant in
+                let transaction = ReadTransaction(storage: storage, instant: instant)
+                return try body(transaction)
+            }
         }
     }
 
@@ -132,8 +134,10 @@ public final class Store: Sendable {
     ) throws -> Result {
         try self.engine.write { storage in
             // Bound to a local first; see withReadTransaction.
-            let transaction = WriteTransaction(storage: storage, now: self.clock.now())
-            return try body(transaction)
+            try Self.withTransactionInstant(self.clock) { instant in
+                let transaction = WriteTransaction(storage: storage, instant: instant)
+                return try body(transaction)
+            }
         }
     }
 
@@ -208,6 +212,18 @@ private final class ClosureBox<Closure: Sendable>: Sendable {
 }
 
 extension Store {
+    /// Calls `body` with a clock reading for one transaction, kept in this frame (see
+    /// TransactionInstant).
+    static func withTransactionInstant<Result>(
+        _ clock: any StoreClock,
+        _ body: (TransactionInstant) throws -> Result
+    ) rethrows -> Result {
+        var slot: StoreInstant? = nil
+        return try withUnsafeMutablePointer(to: &slot) { slot in
+            try body(TransactionInstant(clock: clock, slot: slot))
+        }
+    }
+
     /// Runs the migrations the store hasn't run yet; returns the store's schema version.
     fileprivate static func migrate(
         engine: any StorageEngine,
@@ -216,8 +232,9 @@ extension Store {
         logger: Logger
     ) throws -> Int {
         let stored = try engine.read { storage in
-            try ReadTransaction(storage: storage, now: clock.now())
-                .get(MetaTable.table, MetaTable.schemaVersionKey)
+            try withTransactionInstant(clock) { instant in
+                try ReadTransaction(storage: storage, instant: instant).get(MetaTable.table, MetaTable.schemaVersionKey)
+            }
         }
         let current = Int(stored ?? 0)
         guard current <= schema.version else {
@@ -237,9 +254,11 @@ extension Store {
                 metadata: ["from": "\(version)", "to": "\(version + 1)", "migration": "\(migration.name)"]
             )
             try engine.write { storage in
-                let txn = WriteTransaction(storage: storage, now: clock.now())
-                try migration.body(txn)
-                try txn.put(MetaTable.table, MetaTable.schemaVersionKey, UInt64(version + 1))
+                try withTransactionInstant(clock) { instant in
+                    let txn = WriteTransaction(storage: storage, instant: instant)
+                    try migration.body(txn)
+                    try txn.put(MetaTable.table, MetaTable.schemaVersionKey, UInt64(version + 1))
+                }
             }
         }
         return schema.version

@@ -1,4 +1,5 @@
 import BastionStore
+import Synchronization
 import Testing
 
 @Suite struct ExpiryTests {
@@ -27,6 +28,35 @@ import Testing
                 #expect(try txn.get(Self.challenges, "long") == "654321")
                 // Until swept, the row is still stored.
                 #expect(try txn.count(Self.raw) == 2)
+            }
+        }
+    }
+
+    /// A transaction reads the clock when it first needs the time, and only then: reads of
+    /// plain tables don't pay for it, and rows are judged by one instant throughout.
+    @Test func aTransactionReadsTheClockOnceWhenItFirstNeedsIt() async throws {
+        let clock = CountingStoreClock()
+        let plain = Table<String, String>("plain")
+        try await withStore(clock: clock) { store, _ in
+            try await store.withWriteTransaction { txn in
+                try txn.put(plain, "a", "1")
+                try txn.put(Self.challenges, "short", "123456", expiresIn: .seconds(30))
+            }
+            let beforeReads = clock.reads
+            try store.withReadTransaction { txn throws in
+                #expect(try txn.get(plain, "a") == "1")
+            }
+            #expect(clock.reads == beforeReads)
+            try store.withReadTransaction { txn throws in
+                #expect(try txn.get(Self.challenges, "short") == "123456")
+                // The row expires now, but not for this transaction, which has read the time.
+                clock.manual.advance(by: .seconds(30))
+                #expect(try txn.get(Self.challenges, "short") == "123456")
+                #expect(try txn.entry(Self.challenges, "short") != nil)
+            }
+            #expect(clock.reads == beforeReads + 1)
+            try store.withReadTransaction { txn throws in
+                #expect(try txn.get(Self.challenges, "short") == nil)
             }
         }
     }
@@ -118,5 +148,18 @@ import Testing
                 try await group.waitForAll()
             }
         }
+    }
+}
+
+/// A manual clock that counts how often the store reads it.
+final class CountingStoreClock: StoreClock {
+    let manual = ManualStoreClock()
+    private let count = Mutex(0)
+
+    var reads: Int { self.count.withLock { $0 } }
+
+    func now() -> StoreInstant {
+        self.count.withLock { $0 += 1 }
+        return self.manual.now()
     }
 }

@@ -5,7 +5,7 @@
 //         [--durability full|nometasync|nosync] [--only CELL] [--c PATH | --no-c] [--dir DIR]
 //
 // Cells: put and get, keys in sequential or random order, 1,000 operations per transaction
-// (`batch`) or one per transaction (`single`, 2,000 operations). Puts overwrite the rows the
+// (`batch`) or one per transaction (`single`: 2,000 puts, or 20,000 gets over 2,000 rows). Puts overwrite the rows the
 // first pass stored. Each cell: a warm-up run, then `samples` runs; the median ns/op is reported.
 // Both sides open the environment with BastionStore's flags; `--durability` picks its sync mode.
 import BastionStore
@@ -116,7 +116,12 @@ for i in stride(from: rows - 1, to: 0, by: -1) {
 // MARK: Cells
 
 let batch = 1_000
-let single = 2_000
+/// One-per-transaction cells work on the first 2,000 rows of the random order, as in
+/// c/store_bench.c: 2,000 puts, or 20,000 gets, ten rounds over them (one round, about 1 ms, moved
+/// by 30% with any other load on the machine).
+let singleRows = 2_000
+let singlePuts = 2_000
+let singleGets = 20_000
 nonisolated(unsafe) var sink = 0
 let table = Table<RowKey, [UInt8]>("bench")
 /// Where borrowed gets copy each value, as the C loop copies it into a stack buffer.
@@ -148,7 +153,8 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
     let isSingle = cell.contains("single")
     let isBorrowed = cell.hasSuffix("borrowed")
     let isReused = cell.hasSuffix("reused")
-    let operations = isSingle ? single : rows
+    let operations = isSingle ? (isGet ? singleGets : singlePuts) : rows
+    let span = isSingle ? singleRows : rows
     let perTransaction = isSingle ? 1 : batch
     func loop() throws {
         // The array `…/reused` gets copy each value into (`txn.copyValueBytes(_:_:into:)`).
@@ -160,13 +166,13 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
                 try store.withReadTransaction { txn in
                     if isReused {
                         for n in start..<end {
-                            let i = isRandom ? randomOrder[n % rows] : n
+                            let i = isRandom ? randomOrder[n % span] : n
                             _ = try txn.copyValueBytes(table, RowKey(i), into: &reusedRow)
                             sink &+= Int(reusedRow[i % 100]) &+ reusedRow.count
                         }
                     } else if isBorrowed {
                         for n in start..<end {
-                            let i = isRandom ? randomOrder[n % rows] : n
+                            let i = isRandom ? randomOrder[n % span] : n
                             sink &+= try txn.withValueBytes(table, RowKey(i)) { stored in
                                 let bytes = stored!
                                 scratch.copyMemory(from: bytes)
@@ -175,7 +181,7 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
                         }
                     } else {
                         for n in start..<end {
-                            let i = isRandom ? randomOrder[n % rows] : n
+                            let i = isRandom ? randomOrder[n % span] : n
                             let row = try txn.get(table, RowKey(i))!
                             sink &+= Int(row[i % 100]) &+ row.count
                         }
@@ -184,7 +190,7 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
             } else {
                 try store.withWriteTransactionBlocking { txn in
                     for n in start..<end {
-                        let i = isRandom ? randomOrder[n % rows] : n
+                        let i = isRandom ? randomOrder[n % span] : n
                         try txn.put(table, RowKey(i), values[i])
                     }
                 }

@@ -39,10 +39,17 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         var mapSize: Int
         var isClosed: Bool
         /// Read transactions that ended with `mdb_txn_reset`, ready for `mdb_txn_renew`.
-        var idleReaders: [LMDBTransaction.IdleReader] = []
+        var idleReaders: [IdleReader] = []
         /// How many times a failed commit withdrew the handles of tables it had created; an
         /// idle reader remembered from before forgets the tables it had looked up.
         var withdrawals = 0
+    }
+
+    /// A reset read transaction in the pool.
+    private struct IdleReader: @unchecked Sendable {
+        // @unchecked: a transaction is used by one thread at a time, the one that took it from
+        // the pool (or began it) and runs the read.
+        let transaction: LMDBTransaction
     }
 
     /// How many reset read transactions the engine keeps for reuse. Each keeps its reader slot
@@ -143,46 +150,36 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             let outcome = try self.mapLock.withShared { () throws -> Result? in
                 // A reset transaction from an earlier read is renewed rather than a new one
                 // begun: LMDB then skips the search for a free reader slot (under a
-                // process-shared mutex) and the allocation of the transaction, and the
-                // transaction keeps the table handles it looked up.
-                let idle = try self.withState { state throws -> LMDBTransaction.IdleReader? in
+                // process-shared mutex) and the allocation of the transaction (LMDB's and this
+                // engine's object for it), and the transaction keeps the table handles it looked up.
+                let idle = try self.withState { state throws -> LMDBTransaction? in
                     guard !state.isClosed else {
                         throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
                     }
-                    guard var idle = state.idleReaders.popLast() else { return nil }
+                    guard let idle = state.idleReaders.popLast()?.transaction else { return nil }
                     if idle.withdrawals != state.withdrawals {
                         idle.forgetTables(withdrawals: state.withdrawals)
                     }
                     return idle
                 }
-                var handle: OpaquePointer?
-                var renewed = idle
-                var rc: Int32 = 0
-                if let idle {
-                    rc = mdb_txn_renew(idle.handle)
-                    if rc == 0 {
-                        handle = idle.handle
-                    } else {
-                        mdb_txn_abort(idle.handle)
-                        renewed = nil
+                var rc = idle?.renew() ?? 0
+                let txn: LMDBTransaction
+                if let idle, rc == 0 {
+                    txn = idle
+                } else {
+                    if rc == MDB_MAP_RESIZED {
+                        return nil
                     }
-                }
-                if handle == nil && rc != MDB_MAP_RESIZED {
+                    var handle: OpaquePointer?
                     rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
+                    if rc == MDB_MAP_RESIZED {
+                        return nil
+                    }
+                    try check(rc, "Could not begin a read transaction")
+                    // The transaction looks its tables up in `state.tables` when it first uses
+                    // them, after the snapshot began: see LMDBTransaction.table(_:create:).
+                    txn = LMDBTransaction(handle: handle!, isWrite: false, engine: self, maxKeySize: self.maxKeySize)
                 }
-                if rc == MDB_MAP_RESIZED {
-                    return nil
-                }
-                try check(rc, "Could not begin a read transaction")
-                // The transaction looks its tables up in `state.tables` when it first uses them,
-                // after the snapshot began: see LMDBTransaction.table(_:create:).
-                let txn = LMDBTransaction(
-                    handle: handle!,
-                    isWrite: false,
-                    engine: self,
-                    maxKeySize: self.maxKeySize,
-                    idle: renewed
-                )
                 defer { self.finishRead(txn) }
                 return try body(txn)
             }
@@ -259,18 +256,17 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     /// Ends a read transaction: reset and kept for reuse while the pool has room, else aborted.
     private func finishRead(_ txn: LMDBTransaction) {
-        guard let idle = txn.reset() else { return }
+        guard txn.reset() else { return }
         let kept = self.withState { state in
             guard !state.isClosed, state.idleReaders.count < Self.idleReaderLimit else { return false }
-            var idle = idle
-            if idle.withdrawals != state.withdrawals {
-                idle.forgetTables(withdrawals: state.withdrawals)
+            if txn.withdrawals != state.withdrawals {
+                txn.forgetTables(withdrawals: state.withdrawals)
             }
-            state.idleReaders.append(idle)
+            state.idleReaders.append(IdleReader(transaction: txn))
             return true
         }
         if !kept {
-            mdb_txn_abort(idle.handle)
+            txn.abortReset()
         }
     }
 
@@ -336,7 +332,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                 return (state.isClosed, state.idleReaders)
             }
             for idle in idleReaders {
-                mdb_txn_abort(idle.handle)
+                idle.transaction.abortReset()
             }
             if !wasClosed {
                 mdb_env_close(self.environment)

@@ -10,63 +10,80 @@ import CLMDB
 
 /// One LMDB transaction, read-only or read-write. It belongs to the thread that began it and
 /// ends when the engine's closure returns; using it after that is a programming error and traps.
+///
+/// A read transaction's object outlives its transaction: the engine ends it with `mdb_txn_reset`,
+/// keeps the object (with the table handles it looked up) and renews it for a later read, which
+/// spares each read an allocation. A reference kept past its closure traps while the object
+/// waits in the pool, but would reach the read that renews it. `Store` lends it only inside a
+/// non-copyable transaction that its closure borrows; `ReadableTransaction.storage` is for
+/// engines and tests, which must not keep it either.
 final class LMDBTransaction: StorageWriteTransaction {
+    /// The transaction, while it runs.
     private var handle: OpaquePointer?
+    /// The transaction while it is reset and kept for renewal (read transactions only).
+    private var resetHandle: OpaquePointer?
     let isWrite: Bool
     /// Tables this transaction created; published to the engine when it commits.
     private(set) var createdTables: [String: MDB_dbi] = [:]
     /// Whether a write failed with MDB_MAP_FULL (the transaction is then unusable).
     private(set) var hitMapFull = false
-    private unowned let engine: LMDBEngine
+    // unowned(unsafe): the engine outlives every transaction it runs (they end inside its
+    // `read` and `write`, or in its `close`), and a counted reference cost an atomic increment
+    // and decrement per transaction.
+    private unowned(unsafe) let engine: LMDBEngine
     /// The engine's longest key, copied: reading it through the unowned reference on every key
     /// check costs a strong retain and release.
     private let maxKeySize: Int
 
-    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int, idle: IdleReader? = nil) {
+    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int) {
         self.handle = handle
         self.isWrite = isWrite
         self.engine = engine
         self.maxKeySize = maxKeySize
-        if let idle {
-            self.lastTable = idle.lastTable
-            self.previousTable = idle.previousTable
-            self.withdrawals = idle.withdrawals
-        }
-    }
-
-    /// A read transaction ended with `mdb_txn_reset`, kept by the engine for `mdb_txn_renew`,
-    /// with the table handles it had looked up. A new `LMDBTransaction` wraps it for each read,
-    /// so a reference kept past its closure still traps instead of reaching a later read.
-    struct IdleReader: @unchecked Sendable {
-        // @unchecked: the handle is used by one thread at a time, the one that took it from the pool.
-        let handle: OpaquePointer
-        var lastTable: (name: String, dbi: MDB_dbi)?
-        var previousTable: (name: String, dbi: MDB_dbi)?
-        var withdrawals: Int
-
-        mutating func forgetTables(withdrawals: Int) {
-            self.lastTable = nil
-            self.previousTable = nil
-            self.withdrawals = withdrawals
-        }
     }
 
     /// The engine's count of withdrawn tables when this transaction's table handles were
     /// looked up (see `LMDBEngine.State.withdrawals`).
-    private var withdrawals = 0
+    private(set) var withdrawals = 0
 
-    /// Ends a read transaction with `mdb_txn_reset`, for reuse; nil if it had already ended.
-    func reset() -> IdleReader? {
+    /// Forgets the table handles looked up so far, after the engine withdrew some.
+    func forgetTables(withdrawals: Int) {
+        self.lastTable = nil
+        self.previousTable = nil
+        self.withdrawals = withdrawals
+    }
+
+    /// Ends a read transaction with `mdb_txn_reset`, to be renewed later; false if it had
+    /// already ended.
+    func reset() -> Bool {
         precondition(!self.isWrite, "Only read transactions are reused")
-        guard let handle = self.handle else { return nil }
+        guard let handle = self.handle else { return false }
         mdb_txn_reset(handle)
         self.handle = nil
-        return IdleReader(
-            handle: handle,
-            lastTable: self.lastTable,
-            previousTable: self.previousTable,
-            withdrawals: self.withdrawals
-        )
+        self.resetHandle = handle
+        return true
+    }
+
+    /// Starts a reset read transaction again on a new snapshot: LMDB's result code (on failure
+    /// the transaction is aborted and the object is of no further use).
+    func renew() -> Int32 {
+        guard let handle = self.resetHandle else { preconditionFailure("Only a reset transaction renews") }
+        self.resetHandle = nil
+        let rc = mdb_txn_renew(handle)
+        if rc == 0 {
+            self.handle = handle
+        } else {
+            mdb_txn_abort(handle)
+        }
+        return rc
+    }
+
+    /// Aborts a reset read transaction, which frees its reader slot.
+    func abortReset() {
+        if let handle = self.resetHandle {
+            mdb_txn_abort(handle)
+            self.resetHandle = nil
+        }
     }
 
     private var live: OpaquePointer {

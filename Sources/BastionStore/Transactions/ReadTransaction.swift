@@ -5,11 +5,39 @@
 /// `await`. The read methods live on ``ReadableTransaction``, shared with ``WriteTransaction``.
 public struct ReadTransaction: ReadableTransaction, ~Copyable {
     public let storage: any StorageReadTransaction
-    public let now: StoreInstant
+    let instant: TransactionInstant
 
-    init(storage: any StorageReadTransaction, now: StoreInstant) {
+    public var now: StoreInstant { self.instant.value }
+
+    init(storage: any StorageReadTransaction, instant: TransactionInstant) {
         self.storage = storage
-        self.now = now
+        self.instant = instant
+    }
+}
+
+/// The store clock's time for one transaction, read when the transaction first asks for it and
+/// the same from then on.
+///
+/// Only expiring tables ask, and a clock read costs a tenth of a one-row read transaction, so
+/// transactions that never ask don't pay for it. The time lives in the frame of the `Store`
+/// method that runs the transaction (see ``Store/withTransactionInstant(_:_:)``), which outlives
+/// the transaction: transactions are non-copyable and only borrowed by their closure.
+struct TransactionInstant {
+    private let clock: any StoreClock
+    private let slot: UnsafeMutablePointer<StoreInstant?>
+
+    init(clock: any StoreClock, slot: UnsafeMutablePointer<StoreInstant?>) {
+        self.clock = clock
+        self.slot = slot
+    }
+
+    var value: StoreInstant {
+        if let instant = self.slot.pointee {
+            return instant
+        }
+        let instant = self.clock.now()
+        self.slot.pointee = instant
+        return instant
     }
 }
 
@@ -24,8 +52,9 @@ public protocol ReadableTransaction: ~Copyable {
     /// The engine-level transaction underneath; for storage engines and tests, not services.
     var storage: any StorageReadTransaction { get }
 
-    /// The store clock's time when the transaction began. Expiring rows are judged against it,
-    /// so a transaction sees a row consistently as live or expired.
+    /// The store clock's time, read when the transaction first asks for it and the same from
+    /// then on. Expiring rows are judged against it, so a transaction sees a row consistently as
+    /// live or expired.
     var now: StoreInstant { get }
 }
 

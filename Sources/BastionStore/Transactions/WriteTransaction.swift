@@ -10,13 +10,15 @@
 public struct WriteTransaction: ReadableTransaction, ~Copyable {
     /// The engine-level write transaction underneath.
     public let writeStorage: any StorageWriteTransaction
-    public let now: StoreInstant
+    let instant: TransactionInstant
+
+    public var now: StoreInstant { self.instant.value }
 
     public var storage: any StorageReadTransaction { self.writeStorage }
 
-    init(storage: any StorageWriteTransaction, now: StoreInstant) {
+    init(storage: any StorageWriteTransaction, instant: TransactionInstant) {
         self.writeStorage = storage
-        self.now = now
+        self.instant = instant
     }
 
     // MARK: Plain tables
