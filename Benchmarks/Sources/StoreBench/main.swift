@@ -156,6 +156,9 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
     let operations = isSingle ? (isGet ? singleGets : singlePuts) : rows
     let span = isSingle ? singleRows : rows
     let perTransaction = isSingle ? 1 : batch
+    // Locals, as the C loop's arrays are plain memory: a global `var` costs a run-time
+    // exclusivity check per access.
+    let randomOrder = randomOrder
     func loop() throws {
         // The array `…/reused` gets copy each value into (`txn.copyValueBytes(_:_:into:)`).
         var reusedRow: [UInt8] = []
