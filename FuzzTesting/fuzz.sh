@@ -50,6 +50,7 @@ mkdir -p "$corpus" "$failcases" "$working"
 if command -v llvm-symbolizer > /dev/null; then
     export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer)}
 fi
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan-suppressions.txt}
 
 if [[ "$replay" == "yes" ]]; then
     shopt -s nullglob
