@@ -11,6 +11,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/fuzz-common.sh"
 lanes=$(nproc)
 runs=10000000
 seconds=3600
@@ -50,35 +51,25 @@ if [[ ${#targets[@]} -eq 0 ]]; then
     done
 fi
 
-build_flags=(-c release --package-path "$here" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -enable-testing)
 if [[ "$build" == yes ]]; then
-    rm -f "$here/.build/release.yaml"  # see fuzz.sh
-    for target in "${targets[@]}"; do
-        swift build "${build_flags[@]}" --product "$target"
-    done
+    build_targets "${targets[@]}"
 fi
-[[ -n "$bin" ]] || bin=$(swift build "${build_flags[@]}" --show-bin-path)
+[[ -n "$bin" ]] || bin=$(fuzz_bin_path)
 for target in "${targets[@]}"; do
     [[ -x "$bin/$target" ]] || { echo "no fuzz target $target in $bin" >&2; exit 1; }
 done
 
 logs="$here/.build/fuzz-logs"
 mkdir -p "$logs"
-if command -v llvm-symbolizer > /dev/null; then
-    export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer)}
-fi
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan-suppressions.txt}
-
 # Runs one target; its exit status is libFuzzer's (nonzero when it found something).
 fuzz_one() {
-    local target=$1
-    local corpus="$here/Corpus/$target" failcases="$here/FailCases/$target" working="$here/.build/corpus/$target"
-    mkdir -p "$corpus" "$failcases" "$working"
+    local target=$1 corpus failcases working
+    target_folders "$target"
     echo "$(date +%H:%M:%S) start $target"
     local status=0
     nice -n "$niceness" "$bin/$target" "$working" "$corpus" \
         -artifact_prefix="$failcases/" -runs="$runs" -max_total_time="$seconds" \
-        -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 > "$logs/$target.log" 2>&1 || status=$?
+        "${libfuzzer_flags[@]}" > "$logs/$target.log" 2>&1 || status=$?
     echo "$(date +%H:%M:%S) end $target (exit $status)"
     return "$status"
 }
