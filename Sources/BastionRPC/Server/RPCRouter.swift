@@ -9,7 +9,7 @@ public struct RPCRouter: Sendable {
     public typealias RequestFields<Request> = @Sendable (Request) -> [String: RequestFieldValue]
 
     /// A handler as the router keeps it: it also gets the interceptors' request phase.
-    typealias RoutedHandler = nonisolated(nonsending) @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
+    @usableFromInline typealias RoutedHandler = nonisolated(nonsending) @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
 
     /// A registered method as a call's path resolves to it: the transport looks it up once when
     /// the call arrives (for the method's deadline cap and the handler's context) and hands it
@@ -17,6 +17,11 @@ public struct RPCRouter: Sendable {
     public struct Route: Sendable {
         public let method: MethodDescriptor
         let handler: RoutedHandler
+
+        @usableFromInline init(method: MethodDescriptor, handler: @escaping RoutedHandler) {
+            self.method = method
+            self.handler = handler
+        }
     }
 
     private var routes: [String: Route] = [:]
@@ -37,7 +42,7 @@ public struct RPCRouter: Sendable {
         }
     }
 
-    mutating func register(_ method: MethodDescriptor, routed handler: @escaping RoutedHandler) {
+    @usableFromInline mutating func register(_ method: MethodDescriptor, routed handler: @escaping RoutedHandler) {
         routes[method.path] = Route(method: method, handler: handler)
     }
 
@@ -122,7 +127,7 @@ public struct RPCRouter: Sendable {
 
 extension RPCRouter {
     /// Registers a unary method: one request in, one response out.
-    public mutating func registerUnary<Request: ProtobufMessage, Response: ProtobufMessage>(
+    @inlinable public mutating func registerUnary<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
         requestFields: RequestFields<Request>? = nil,
         handler: nonisolated(nonsending) @escaping @Sendable (Request, ServerContext) async throws -> Response
@@ -157,7 +162,7 @@ extension RPCRouter {
     }
 
     /// Registers a server-streaming method: one request in, many responses out.
-    public mutating func registerServerStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
+    @inlinable public mutating func registerServerStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
         _ method: MethodDescriptor,
         requestFields: RequestFields<Request>? = nil,
         handler: nonisolated(nonsending) @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
@@ -201,14 +206,14 @@ extension RPCRouter {
     /// `await` is needed (each costs an executor check). nil when ``singleRequest(_:_:_:_:)`` must
     /// run. Bytes rather than the decoded request: the handlers are generic and unspecialized, and
     /// an `Optional<Request>` would look its metadata up at run time on every call.
-    static func readySingleRequest(_ transport: any ServerCallTransport, _ phase: RequestPhase) -> [UInt8]? {
+    @usableFromInline static func readySingleRequest(_ transport: any ServerCallTransport, _ phase: RequestPhase) -> [UInt8]? {
         guard phase.isEmpty else { return nil }
         return transport.takeOnlyRequestIfReady()
     }
 
     /// The one request of a unary or server-streaming call, after the interceptors' request
     /// phase has seen it.
-    nonisolated(nonsending) static func singleRequest<Request: ProtobufMessage>(
+    @usableFromInline nonisolated(nonsending) static func singleRequest<Request: ProtobufMessage>(
         _ transport: any ServerCallTransport,
         _ context: ServerContext,
         _ phase: RequestPhase,
@@ -231,7 +236,7 @@ extension RPCRouter {
     /// Ends a successful call: the last response (if any) with the OK trailer, or, while an
     /// interceptor holds the trailer (``ServerContext/holdsOKTrailer``), the response alone; then
     /// ``handle(path:transport:context:onUnexpectedError:)`` sends the trailer after the interceptors.
-    nonisolated(nonsending) static func finishOK(
+    @usableFromInline nonisolated(nonsending) static func finishOK(
         _ transport: any ServerCallTransport,
         _ context: ServerContext,
         header: Metadata?,
@@ -249,7 +254,7 @@ extension RPCRouter {
 
     /// ``finishOK(_:_:header:message:)`` without waiting, when no interceptor holds the trailer
     /// and the transport can send at once; false (nothing sent) otherwise.
-    static func finishOKIfReady(_ transport: any ServerCallTransport, _ context: ServerContext, header: Metadata?, message: [UInt8]?) -> Bool {
+    @usableFromInline static func finishOKIfReady(_ transport: any ServerCallTransport, _ context: ServerContext, header: Metadata?, message: [UInt8]?) -> Bool {
         guard !context.holdsOKTrailer else { return false }
         return transport.sendIfReady(header: header, message: message, trailer: okTrailer(context))
     }
@@ -262,12 +267,12 @@ extension RPCRouter {
 }
 
 /// The interceptors' `inspect` step, which the router's handlers run once they have a request.
-struct RequestPhase: Sendable {
+@usableFromInline struct RequestPhase: Sendable {
     let interceptors: [any ServerInterceptor]
 
-    var isEmpty: Bool { interceptors.isEmpty }
+    @usableFromInline var isEmpty: Bool { interceptors.isEmpty }
 
-    nonisolated(nonsending) func inspect(_ request: RequestView, _ context: ServerContext) async throws(RPCError) {
+    @usableFromInline nonisolated(nonsending) func inspect(_ request: RequestView, _ context: ServerContext) async throws(RPCError) {
         for interceptor in interceptors {
             try await interceptor.inspect(request, context: context)
         }
@@ -275,7 +280,7 @@ struct RequestPhase: Sendable {
 }
 
 extension Metadata {
-    var nilIfEmpty: Metadata? { isEmpty ? nil : self }
+    @usableFromInline var nilIfEmpty: Metadata? { isEmpty ? nil : self }
 
     func merging(_ other: Metadata) -> Metadata {
         Metadata(unchecked: entries + other.entries)

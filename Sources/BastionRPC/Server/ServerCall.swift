@@ -41,6 +41,12 @@ public struct RPCResponseWriter<Message: ProtobufMessage>: Sendable {
     let context: ServerContext
     let headerSent: HeaderLatch
 
+    @usableFromInline init(transport: any ServerCallTransport, context: ServerContext, headerSent: HeaderLatch) {
+        self.transport = transport
+        self.context = context
+        self.headerSent = headerSent
+    }
+
     /// Sends one response; suspends while the client is slow to read.
     nonisolated(nonsending) public func write(_ message: Message) async throws(RPCError) {
         let header = headerSent.take() ? context.responseMetadata : nil
@@ -53,13 +59,15 @@ public struct RPCResponseWriter<Message: ProtobufMessage>: Sendable {
 }
 
 /// Whether the response header still has to go out; the first writer takes it.
-final class HeaderLatch: Sendable {
+@usableFromInline final class HeaderLatch: Sendable {
     private let pending = Atomic<Bool>(true)
 
-    func take() -> Bool { pending.exchange(false, ordering: .relaxed) }
+    @usableFromInline init() {}
+
+    @usableFromInline func take() -> Bool { pending.exchange(false, ordering: .relaxed) }
 }
 
-@inline(__always)
+@inlinable
 func decodeRequest<Message: ProtobufMessage>(_ bytes: [UInt8]) throws(RPCError) -> Message {
     do {
         return try Message(serializedBytes: bytes)
