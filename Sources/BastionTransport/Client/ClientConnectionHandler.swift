@@ -23,7 +23,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private var eventLoop: (any EventLoop)!
     // The state below lives on the event loop, and no mutating access to it calls out of this
     // file, so the run-time exclusivity checks of the busiest properties are switched off.
-    @exclusivity(unchecked) private var streams: [UInt32: ClientStream] = [:]
+    @exclusivity(unchecked) private var streams = StreamTable<ClientStream>()
     @exclusivity(unchecked) private var nextStreamID: UInt32 = 1
     @exclusivity(unchecked) var flow: ConnectionFlow
     /// Set when the server sent GOAWAY or the connection failed: no new calls.

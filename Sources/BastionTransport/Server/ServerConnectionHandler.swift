@@ -39,7 +39,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     // The state below lives on the event loop, and no mutating access to it calls out of this
     // file (NIO's writes go through `flushOutbound`, after `flow` is let go), so the run-time
     // exclusivity checks of the busiest properties are switched off (`@exclusivity(unchecked)`).
-    @exclusivity(unchecked) private var streams: [UInt32: ServerStream] = [:]
+    @exclusivity(unchecked) private var streams = StreamTable<ServerStream>()
     /// The stream opened last while it is open: the MESSAGE and HALF_CLOSE frames that follow a
     /// call's HEADERS find it without a lookup in ``streams``. A stream is in the table exactly
     /// while its `ended` is nil.
