@@ -80,8 +80,20 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     /// ``run(_:)`` in `current`, the task running it, which a task that runs many calls looks
     /// up once.
     nonisolated(nonsending) func run(in current: UnsafeCurrentTask?, _ body: nonisolated(nonsending) () async -> Void) async {
-        task.withLock { $0 = current.map(HandlerTask.init) }
+        handlerStarts(in: current)
         await body()
+        handlerEnded()
+    }
+
+    /// What ``run(in:_:)`` does before its body: cancelling the call now cancels `current`.
+    /// Apart, so that a task running many calls awaits the body alone (every return from an
+    /// `await` costs an executor check).
+    func handlerStarts(in current: UnsafeCurrentTask?) {
+        task.withLock { $0 = current.map(HandlerTask.init) }
+    }
+
+    /// What ``run(in:_:)`` does after its body: the connection learns that the handler is done.
+    func handlerEnded() {
         task.withLock { $0 = nil }
         if eventLoop.inEventLoop {
             connection.handlerFinished(self)
