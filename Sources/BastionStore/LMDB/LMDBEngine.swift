@@ -18,16 +18,28 @@ import Synchronization
 /// process, doubles the map (up to ``LMDBConfiguration/maximumMapSize``) and runs the write again.
 public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     // @unchecked: `environment` is only used under `mapLock`, and LMDB's environment is safe to
-    // share between threads; everything else is immutable or behind a Mutex.
+    // share between threads; `cachedReaders[i]` belongs to the read holding the map lock's reader
+    // slot i, or to an exclusive holder of the map lock; everything else is immutable, atomic or
+    // behind a Mutex.
 
     /// The store's folder.
     public let path: String
     /// The settings the store was opened with.
     public let configuration: LMDBConfiguration
     private let environment: OpaquePointer
-    private let mapLock = MapLock()
+    private let mapLock: MapLock
     private let writerGate = WriterGate()
     private let state: Mutex<State>
+    /// One reset read transaction per reader slot of `mapLock`, ready for `mdb_txn_renew`: the
+    /// read that takes slot i renews `cachedReaders[i]` (or begins one and leaves it there).
+    /// Each entry holds a retain of its transaction (released in `close`), so that handing one
+    /// out costs no reference counting.
+    private let cachedReaders: UnsafeMutablePointer<Unmanaged<LMDBTransaction>?>
+    /// Set (under the exclusive map lock) when the environment closes.
+    private let isClosed = Atomic<Bool>(false)
+    /// How many times a failed commit withdrew the handles of tables it had created; a cached
+    /// reader remembered from before forgets the tables it had looked up.
+    private let withdrawals = Atomic<Int>(0)
     private let logger: Logger
     /// LMDB's longest key, in bytes (511 for Debian's build).
     let maxKeySize: Int
@@ -37,24 +49,18 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         /// environment closes.
         var tables: [String: MDB_dbi]
         var mapSize: Int
-        var isClosed: Bool
-        /// Read transactions that ended with `mdb_txn_reset`, ready for `mdb_txn_renew`.
-        var idleReaders: [IdleReader] = []
-        /// How many times a failed commit withdrew the handles of tables it had created; an
-        /// idle reader remembered from before forgets the tables it had looked up.
-        var withdrawals = 0
+        /// How many times `adoptResizedMap` ran.
+        var adoptedResizes = 0
     }
 
-    /// A reset read transaction in the pool.
-    private struct IdleReader: @unchecked Sendable {
-        // @unchecked: a transaction is used by one thread at a time, the one that took it from
-        // the pool (or began it) and runs the read.
-        let transaction: LMDBTransaction
+    /// How many reset read transactions the engine keeps for reuse (the map lock's reader
+    /// slots): one per processor, at least 4 and at most 16, and at most half of `maxReaders`,
+    /// since each keeps an LMDB reader slot, which other processes (a backup, `mdb_stat`) need
+    /// too. Reads beyond them begin and abort a transaction of their own.
+    static func cachedReaderCount(maxReaders: Int) -> Int {
+        let processors = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return min(min(max(processors, 4), 16), maxReaders / 2)
     }
-
-    /// How many reset read transactions the engine keeps for reuse. Each keeps its reader slot
-    /// (of `maxReaders`), so the pool stays small; beyond it, read transactions are aborted.
-    static let idleReaderLimit = 4
 
     /// Opens (creating if needed) the environment in the folder at `path`.
     public init(path: String, configuration: LMDBConfiguration = LMDBConfiguration(), logger: Logger) throws {
@@ -98,10 +104,14 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             throw error
         }
         self.environment = environment
+        let cachedReaderCount = Self.cachedReaderCount(maxReaders: configuration.maxReaders)
+        self.mapLock = MapLock(slots: cachedReaderCount)
+        self.cachedReaders = .allocate(capacity: cachedReaderCount)
+        self.cachedReaders.initialize(repeating: nil, count: cachedReaderCount)
         self.maxKeySize = Int(mdb_env_get_maxkeysize(environment))
         var info = MDB_envinfo()
         mdb_env_info(environment, &info)
-        self.state = Mutex(State(tables: [:], mapSize: Int(info.me_mapsize), isClosed: false))
+        self.state = Mutex(State(tables: [:], mapSize: Int(info.me_mapsize)))
         do {
             try self.openExistingTables()
         } catch {
@@ -121,6 +131,8 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     deinit {
         self.close()
+        self.cachedReaders.deinitialize(count: self.mapLock.slotCount)
+        self.cachedReaders.deallocate()
     }
 
     /// Opens a handle for every named table in the file. Reads of a table never open handles
@@ -146,48 +158,101 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     // MARK: StorageEngine
 
     public func read<Result>(_ body: (any StorageReadTransaction) throws -> Result) throws -> Result {
+        let txn = try self.beginRead()
+        defer { self.endRead(txn) }
+        return try body(txn.takeUnretainedValue())
+    }
+
+    /// Begins a read transaction: takes the map lock shared through a reader slot and renews the
+    /// reset transaction kept there, or begins one. Every `beginRead` is paired with an
+    /// ``endRead(_:)`` on the same thread. `Store` calls the two directly, so that a one-row read
+    /// passes through no closures and no generic code. The transaction is kept alive by the
+    /// engine (in its reader slot) or, if it has none, by a retain that `endRead` releases.
+    func beginRead() throws -> Unmanaged<LMDBTransaction> {
         while true {
-            let outcome = try self.mapLock.withShared { () throws -> Result? in
-                // A reset transaction from an earlier read is renewed rather than a new one
-                // begun: LMDB then skips the search for a free reader slot (under a
-                // process-shared mutex) and the allocation of the transaction (LMDB's and this
-                // engine's object for it), and the transaction keeps the table handles it looked up.
-                let idle = try self.withState { state throws -> LMDBTransaction? in
-                    guard !state.isClosed else {
-                        throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
-                    }
-                    guard let idle = state.idleReaders.popLast()?.transaction else { return nil }
-                    if idle.withdrawals != state.withdrawals {
-                        idle.forgetTables(withdrawals: state.withdrawals)
-                    }
-                    return idle
-                }
-                var rc = idle?.renew() ?? 0
-                let txn: LMDBTransaction
-                if let idle, rc == 0 {
-                    txn = idle
-                } else {
-                    if rc == MDB_MAP_RESIZED {
-                        return nil
-                    }
-                    var handle: OpaquePointer?
-                    rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
-                    if rc == MDB_MAP_RESIZED {
-                        return nil
-                    }
-                    try check(rc, "Could not begin a read transaction")
-                    // The transaction looks its tables up in `state.tables` when it first uses
-                    // them, after the snapshot began: see LMDBTransaction.table(_:create:).
-                    txn = LMDBTransaction(handle: handle!, isWrite: false, engine: self, maxKeySize: self.maxKeySize)
-                }
-                defer { self.finishRead(txn) }
-                return try body(txn)
+            let slot = self.mapLock.lockShared(preferring: self.mapLock.preferredSlot(forThread: currentThreadID()))
+            let txn: Unmanaged<LMDBTransaction>?
+            do {
+                txn = try self.startRead(slot: slot)
+            } catch {
+                self.mapLock.unlockShared(slot)
+                throw error
             }
-            if let outcome {
-                return outcome
+            if let txn {
+                return txn
             }
+            // Another process grew the map: adopt its size (exclusively) and begin again.
+            self.mapLock.unlockShared(slot)
             try self.adoptResizedMap()
         }
+    }
+
+    /// The read transaction for a read holding the map lock through `slot`, or nil if the map
+    /// was resized by another process.
+    private func startRead(slot: Int) throws -> Unmanaged<LMDBTransaction>? {
+        guard !self.isClosed.load(ordering: .relaxed) else {
+            throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
+        }
+        // Read before the snapshot begins: a withdrawal after it is seen by the next read.
+        let withdrawals = self.withdrawals.load(ordering: .acquiring)
+        if slot != MapLock.counted, let reader = self.cachedReaders[slot] {
+            let cached = reader._withUnsafeGuaranteedRef { $0 }
+            // Renewing a reset transaction spares LMDB the search for a free reader slot (under
+            // a process-shared mutex) and the allocation of the transaction (LMDB's and this
+            // engine's object for it), and it keeps the table handles it looked up.
+            if cached.withdrawals != withdrawals {
+                cached.forgetTables(withdrawals: withdrawals)
+            }
+            let rc = cached.renew()
+            if rc == 0 {
+                return reader
+            }
+            // renew() aborted it.
+            reader.release()
+            self.cachedReaders[slot] = nil
+            if rc == MDB_MAP_RESIZED {
+                return nil
+            }
+        }
+        var handle: OpaquePointer?
+        let rc = mdb_txn_begin(self.environment, nil, clmdb_flag_rdonly(), &handle)
+        if rc == MDB_MAP_RESIZED {
+            return nil
+        }
+        try check(rc, "Could not begin a read transaction")
+        // The transaction looks its tables up in `state.tables` when it first uses them, after
+        // the snapshot began: see LMDBTransaction.table(_:create:).
+        let txn = LMDBTransaction(
+            handle: handle!,
+            isWrite: false,
+            engine: self,
+            maxKeySize: self.maxKeySize,
+            readerSlot: slot,
+            withdrawals: withdrawals
+        )
+        let reader = Unmanaged.passRetained(txn)
+        if slot != MapLock.counted {
+            self.cachedReaders[slot] = reader
+        }
+        return reader
+    }
+
+    /// Ends a read transaction from ``beginRead()``: reset and left in its reader slot for the
+    /// next read there, or aborted if it had none; then releases the map lock.
+    func endRead(_ reader: Unmanaged<LMDBTransaction>) {
+        let slot = reader._withUnsafeGuaranteedRef { txn in
+            let slot = txn.readerSlot
+            if slot == MapLock.counted {
+                txn.abort()
+            } else {
+                txn.reset()
+            }
+            return slot
+        }
+        if slot == MapLock.counted {
+            reader.release()
+        }
+        self.mapLock.unlockShared(slot)
     }
 
     public func write<Result>(_ body: (any StorageWriteTransaction) throws -> Result) throws -> Result {
@@ -206,7 +271,14 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                     }
                     try check(rc, "Could not begin a write transaction")
                     mapSizeSeen = try self.openMapSize()
-                    let txn = LMDBTransaction(handle: handle!, isWrite: true, engine: self, maxKeySize: self.maxKeySize)
+                    let txn = LMDBTransaction(
+                        handle: handle!,
+                        isWrite: true,
+                        engine: self,
+                        maxKeySize: self.maxKeySize,
+                        readerSlot: MapLock.counted,
+                        withdrawals: 0
+                    )
                     let result: Result
                     do {
                         result = try body(txn)
@@ -232,9 +304,9 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                             for name in created.keys {
                                 state.tables[name] = nil
                             }
-                            // Idle readers may have looked these handles up; LMDB may reuse them.
-                            state.withdrawals += 1
                         }
+                        // Cached readers may have looked these handles up; LMDB may reuse them.
+                        self.withdrawals.add(1, ordering: .releasing)
                     }
                     if commit == MDB_MAP_FULL {
                         return .mapFull
@@ -251,22 +323,6 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             case .mapFull:
                 try self.growMap(from: mapSizeSeen)
             }
-        }
-    }
-
-    /// Ends a read transaction: reset and kept for reuse while the pool has room, else aborted.
-    private func finishRead(_ txn: LMDBTransaction) {
-        guard txn.reset() else { return }
-        let kept = self.withState { state in
-            guard !state.isClosed, state.idleReaders.count < Self.idleReaderLimit else { return false }
-            if txn.withdrawals != state.withdrawals {
-                txn.forgetTables(withdrawals: state.withdrawals)
-            }
-            state.idleReaders.append(IdleReader(transaction: txn))
-            return true
-        }
-        if !kept {
-            txn.abortReset()
         }
     }
 
@@ -323,20 +379,50 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     }
 
     public func close() {
+        // Exclusive: no read is running, so every reader slot is free and its cached
+        // transaction, whichever thread left it there, can be aborted here.
         self.mapLock.withExclusive {
-            let (wasClosed, idleReaders) = self.withState { state in
-                defer {
-                    state.isClosed = true
-                    state.idleReaders = []
+            guard !self.isClosed.load(ordering: .relaxed) else { return }
+            self.isClosed.store(true, ordering: .relaxed)
+            for slot in 0..<self.mapLock.slotCount {
+                if let reader = self.cachedReaders[slot] {
+                    reader.takeRetainedValue().abortReset()
+                    self.cachedReaders[slot] = nil
                 }
-                return (state.isClosed, state.idleReaders)
             }
-            for idle in idleReaders {
-                idle.transaction.abortReset()
+            mdb_env_close(self.environment)
+        }
+    }
+
+    /// How many reset read transactions the engine may keep (for tests).
+    var cachedReaderLimit: Int { self.mapLock.slotCount }
+
+    /// How many reset read transactions the engine keeps now (for tests).
+    var cachedReaderCount: Int {
+        self.mapLock.withExclusive {
+            (0..<self.mapLock.slotCount).count(where: { self.cachedReaders[$0] != nil })
+        }
+    }
+
+    /// How many entries of LMDB's reader table this process holds, running or reset (for tests;
+    /// `mdb_reader_list`).
+    func readerTableEntries() throws -> Int {
+        try self.mapLock.withShared {
+            _ = try self.openMapSize()
+            var lines: [String] = []
+            let rc = withUnsafeMutablePointer(to: &lines) { lines in
+                mdb_reader_list(self.environment, { message, context in
+                    guard let message, let context else { return 0 }
+                    context.assumingMemoryBound(to: [String].self).pointee.append(String(cString: message))
+                    return 0
+                }, lines)
             }
-            if !wasClosed {
-                mdb_env_close(self.environment)
+            guard rc >= 0 else {
+                throw StoreError(lmdb: rc, "Could not list the store's readers")
             }
+            // A header line, then one line per entry: process id, thread, snapshot ("-" if reset).
+            let pid = "\(getpid())"
+            return lines.count(where: { $0.split(separator: " ").first.map(String.init) == pid })
         }
     }
 
@@ -346,11 +432,10 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     /// earlier version did) cost two dictionary copies per transaction; transactions now look
     /// each table up once, when they first use it (``tableHandle(_:)``).
     private func openMapSize() throws -> Int {
-        let mapSize = self.withState { state in state.isClosed ? nil : state.mapSize }
-        guard let mapSize else {
+        guard !self.isClosed.load(ordering: .relaxed) else {
             throw StoreError(code: .closed, message: "The store at \(self.path) is closed")
         }
-        return mapSize
+        return self.withState { $0.mapSize }
     }
 
     /// The handle of a table known to exist, or nil.
@@ -359,7 +444,8 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     }
 
     /// `state.withLock`, with ThreadSanitizer told about the lock: readers on several threads
-    /// contend for it by design (ThreadSanitizerHooks says why it needs telling).
+    /// contend for it when they first look a table up (ThreadSanitizerHooks says why it needs
+    /// telling).
     private func withState<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
         try self.state.withLock { state in
             ThreadSanitizerHooks.acquired(self)
@@ -415,8 +501,16 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             try check(mdb_env_set_mapsize(self.environment, 0), "Could not adopt the map's new size")
             var info = MDB_envinfo()
             mdb_env_info(self.environment, &info)
-            self.withState { $0.mapSize = Int(info.me_mapsize) }
+            self.withState { state in
+                state.mapSize = Int(info.me_mapsize)
+                state.adoptedResizes += 1
+            }
         }
+    }
+
+    /// How many times the engine adopted a map size another process set (for tests).
+    var adoptedResizes: Int {
+        self.withState { $0.adoptedResizes }
     }
 
     private static func isEmptyFolder(_ path: String) throws -> Bool {
@@ -434,4 +528,14 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         }
         return true
     }
+}
+
+/// A number that differs between the threads alive at one time.
+@inline(__always)
+private func currentThreadID() -> UInt {
+    #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+    #else
+        UInt(pthread_self())
+    #endif
 }

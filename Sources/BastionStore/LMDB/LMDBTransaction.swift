@@ -35,16 +35,22 @@ final class LMDBTransaction: StorageWriteTransaction {
     /// check costs a strong retain and release.
     private let maxKeySize: Int
 
-    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int) {
+    /// The map lock's reader slot this read transaction is kept in, or `MapLock.counted` for a
+    /// write or a read that found every slot taken (aborted when it ends).
+    let readerSlot: Int
+
+    init(handle: OpaquePointer, isWrite: Bool, engine: LMDBEngine, maxKeySize: Int, readerSlot: Int, withdrawals: Int) {
         self.handle = handle
         self.isWrite = isWrite
         self.engine = engine
         self.maxKeySize = maxKeySize
+        self.readerSlot = readerSlot
+        self.withdrawals = withdrawals
     }
 
     /// The engine's count of withdrawn tables when this transaction's table handles were
-    /// looked up (see `LMDBEngine.State.withdrawals`).
-    private(set) var withdrawals = 0
+    /// looked up (see `LMDBEngine.withdrawals`).
+    private(set) var withdrawals: Int
 
     /// Forgets the table handles looked up so far, after the engine withdrew some.
     func forgetTables(withdrawals: Int) {
@@ -55,6 +61,7 @@ final class LMDBTransaction: StorageWriteTransaction {
 
     /// Ends a read transaction with `mdb_txn_reset`, to be renewed later; false if it had
     /// already ended.
+    @discardableResult
     func reset() -> Bool {
         precondition(!self.isWrite, "Only read transactions are reused")
         guard let handle = self.handle else { return false }
