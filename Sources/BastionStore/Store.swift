@@ -20,6 +20,11 @@ public final class Store: Sendable {
     public let clock: any StoreClock
     /// The schema version the store is at (after running migrations).
     public let schemaVersion: Int
+    /// The engine, when it is LMDB's: reads call it directly (see withReadTransaction). Unmanaged:
+    /// `engine` keeps it, and reading a counted reference costs a retain and a release.
+    private let lmdb: Unmanaged<LMDBEngine>?
+    /// `clock`, boxed for transactions to point to (see TransactionInstant).
+    private let clockBox: StoreClockBox
     private let logger: Logger
     private let writer: NIOThreadPool
     private let isClosed: Atomic<Bool>
@@ -36,7 +41,9 @@ public final class Store: Sendable {
         logger: Logger
     ) throws {
         self.engine = engine
+        self.lmdb = (engine as? LMDBEngine).map { Unmanaged.passUnretained($0) }
         self.clock = clock
+        self.clockBox = StoreClockBox(clock)
         self.logger = logger
         self.schemaVersion = try Self.migrate(engine: engine, schema: schema, clock: clock, logger: logger)
         // One thread: the writes queue up in order instead of blocking several threads on the
@@ -81,12 +88,30 @@ public final class Store: Sendable {
 
     /// Runs `body` in a read-only snapshot on the calling thread and returns its result.
     public func withReadTransaction<Result>(_ body: (borrowing ReadTransaction) throws -> Result) throws -> Result {
-        try self.engine.read { storage in
-            // Bound to a local first: passing the temporary straight to a borrowing parameter
-            // crashes Swift 6.3.1's optimizer ("Cannot initialize a nonCopyable type with a
-            // guaranteed value") in release builds.
-            try Self.withTransactionInstant(self.clock) { instant in
-                let transaction = ReadTransaction(storage: storage, instant: instant)
+        guard let lmdb = self.lmdb else {
+            return try self.engine.read { storage in
+                // Bound to a local first: passing the temporary straight to a borrowing
+                // parameter crashes Swift 6.3.1's optimizer ("Cannot initialize a nonCopyable
+                // type with a guaranteed value") in release builds.
+                try Self.withTransactionInstant(self.clockBox) { instant in
+                    let transaction = ReadTransaction(storage: storage, instant: instant)
+                    return try body(transaction)
+                }
+            }
+        }
+        // LMDB's reads begin and end with direct calls rather than through `read(_:)`'s
+        // closure: a one-row read is short enough that each closure, generic call and
+        // reference count on the way shows (docs/PERFORMANCE.md, "Store", fifth pass).
+        return try lmdb._withUnsafeGuaranteedRef { lmdb in
+            let reader = try lmdb.beginRead()
+            defer { lmdb.endRead(reader) }
+            var slot: StoreInstant? = nil
+            return try withUnsafeMutablePointer(to: &slot) { slot in
+                // Bound to a local first; see above.
+                let transaction = ReadTransaction(
+                    storage: reader.takeUnretainedValue(),
+                    instant: TransactionInstant(clock: self.clockBox, slot: slot)
+                )
                 return try body(transaction)
             }
         }
@@ -134,7 +159,7 @@ public final class Store: Sendable {
     ) throws -> Result {
         try self.engine.write { storage in
             // Bound to a local first; see withReadTransaction.
-            try Self.withTransactionInstant(self.clock) { instant in
+            try Self.withTransactionInstant(self.clockBox) { instant in
                 let transaction = WriteTransaction(storage: storage, instant: instant)
                 return try body(transaction)
             }
@@ -215,7 +240,7 @@ extension Store {
     /// Calls `body` with a clock reading for one transaction, kept in this frame (see
     /// TransactionInstant).
     static func withTransactionInstant<Result>(
-        _ clock: any StoreClock,
+        _ clock: StoreClockBox,
         _ body: (TransactionInstant) throws -> Result
     ) rethrows -> Result {
         var slot: StoreInstant? = nil
@@ -231,6 +256,7 @@ extension Store {
         clock: any StoreClock,
         logger: Logger
     ) throws -> Int {
+        let clock = StoreClockBox(clock)
         let stored = try engine.read { storage in
             try withTransactionInstant(clock) { instant in
                 try ReadTransaction(storage: storage, instant: instant).get(MetaTable.table, MetaTable.schemaVersionKey)

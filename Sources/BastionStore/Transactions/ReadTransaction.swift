@@ -21,12 +21,14 @@ public struct ReadTransaction: ReadableTransaction, ~Copyable {
 /// Only expiring tables ask, and a clock read costs a tenth of a one-row read transaction, so
 /// transactions that never ask don't pay for it. The time lives in the frame of the `Store`
 /// method that runs the transaction (see ``Store/withTransactionInstant(_:_:)``), which outlives
-/// the transaction: transactions are non-copyable and only borrowed by their closure.
+/// the transaction: transactions are non-copyable and only borrowed by their closure. So does
+/// the clock's box, which the store (or its migration) keeps: both are plain pointers here, so
+/// making and dropping the instant costs no reference counting and no existential copy.
 struct TransactionInstant {
-    private let clock: any StoreClock
+    private unowned(unsafe) let clock: StoreClockBox
     private let slot: UnsafeMutablePointer<StoreInstant?>
 
-    init(clock: any StoreClock, slot: UnsafeMutablePointer<StoreInstant?>) {
+    init(clock: StoreClockBox, slot: UnsafeMutablePointer<StoreInstant?>) {
         self.clock = clock
         self.slot = slot
     }
@@ -35,9 +37,18 @@ struct TransactionInstant {
         if let instant = self.slot.pointee {
             return instant
         }
-        let instant = self.clock.now()
+        let instant = self.clock.clock.now()
         self.slot.pointee = instant
         return instant
+    }
+}
+
+/// A store's clock in a box of its own, which transactions point to (see TransactionInstant).
+final class StoreClockBox: Sendable {
+    let clock: any StoreClock
+
+    init(_ clock: any StoreClock) {
+        self.clock = clock
     }
 }
 
