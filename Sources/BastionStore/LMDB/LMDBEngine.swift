@@ -196,14 +196,15 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         // Read before the snapshot begins: a withdrawal after it is seen by the next read.
         let withdrawals = self.withdrawals.load(ordering: .acquiring)
         if slot != MapLock.counted, let reader = self.cachedReaders[slot] {
-            let cached = reader._withUnsafeGuaranteedRef { $0 }
             // Renewing a reset transaction spares LMDB the search for a free reader slot (under
             // a process-shared mutex) and the allocation of the transaction (LMDB's and this
             // engine's object for it), and it keeps the table handles it looked up.
-            if cached.withdrawals != withdrawals {
-                cached.forgetTables(withdrawals: withdrawals)
+            let rc = reader._withUnsafeGuaranteedRef { cached in
+                if cached.withdrawals != withdrawals {
+                    cached.forgetTables(withdrawals: withdrawals)
+                }
+                return cached.renew()
             }
-            let rc = cached.renew()
             if rc == 0 {
                 return reader
             }
