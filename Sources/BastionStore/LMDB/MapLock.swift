@@ -13,20 +13,21 @@ import Synchronization
 /// an unmapped page.
 ///
 /// Shared holders announce themselves without a lock: a read takes one of a few **reader slots**
-/// (an atomic flag each, on its own cache line) with one compare-and-swap, and gives it back with
-/// a plain store; the engine keeps one reset LMDB read transaction per slot, so the slot a read
+/// (an atomic flag each, 128 bytes apart) with one compare-and-swap, and gives it back with a
+/// plain store; the engine keeps one reset LMDB read transaction per slot, so the slot a read
 /// takes also hands it its transaction. Holders that find every slot taken (and write
 /// transactions and backups) count themselves in a shared counter instead. An exclusive holder
 /// raises a flag, and succeeds once every slot is free and the counter is zero; a shared holder
 /// that sees the flag steps back and waits. (A `pthread_rwlock_t` and a mutex around the pool of
-/// reset transactions cost a read six atomic operations and two library calls; this costs one of
-/// each kind.)
+/// reset transactions cost a read six atomic operations and two calls into glibc's locks; this
+/// costs one compare-and-swap.)
 ///
 /// Readers go first, as with glibc's default `pthread_rwlock_t`: a thread that already holds the
 /// lock shared (a read inside a write closure, or inside another read) must be able to take it
 /// shared again while an exclusive holder waits, or neither could go on. So an exclusive holder
 /// raises the flag only while it looks at the slots, up to a short while (``tryingRounds`` yields)
-/// for the holders it saw to leave; if they stay, it lowers the flag, sleeps and tries again. Any
+/// for the holders it saw to leave; if they stay, it lowers the flag, sleeps (10 µs, doubling up
+/// to 1 ms) and tries again, so new shared holders wait at most those few yields per attempt. Any
 /// holder that stays longer than an exclusive caller will wait makes ``withExclusive(timeout:_:)``
 /// return `nil`, as before.
 final class MapLock: @unchecked Sendable {
@@ -49,7 +50,7 @@ final class MapLock: @unchecked Sendable {
     private static let held = 2
     /// How many times an exclusive caller looks again, yielding in between, before it lowers the
     /// flag to let shared holders in (see the type's comment).
-    static let tryingRounds = 64
+    static let tryingRounds = 16
     /// The index ``lockShared(preferring:)`` returns when no slot was free and the holder counted
     /// itself instead.
     static let counted = -1
