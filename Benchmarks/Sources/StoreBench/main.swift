@@ -3,6 +3,7 @@
 //
 //     swift run -c release --package-path Benchmarks StoreBench [--rows N] [--samples N]
 //         [--durability full|nometasync|nosync] [--only CELL] [--c PATH | --no-c] [--dir DIR]
+//         [--threads N]
 //
 // Cells: put and get, keys in sequential or random order, 1,000 operations per transaction
 // (`batch`) or one per transaction (`single`: 2,000 puts, or 20,000 gets over 2,000 rows). Puts overwrite the rows the
@@ -10,6 +11,8 @@
 // Both sides open the environment with BastionStore's flags; `--durability` picks its sync mode.
 // Below the table: C's one-get loop with mdb_txn_reset/mdb_txn_renew instead of begin/abort, the
 // leanest C can do and what BastionStore's engine does with the read transactions it keeps.
+// `--threads N` runs each get cell on N threads at once (each its own loop over the same rows)
+// and reports the CPU time and the wall-clock time per get over all of them; C is not run then.
 import BastionStore
 import Foundation
 import Logging
@@ -19,6 +22,7 @@ import Logging
 var rows = 100_000
 var samples = 5
 var durabilityName = "nosync"
+var threads = 1
 var only: String?
 var directory = NSTemporaryDirectory() + "bastion-store-bench-\(getpid())"
 var cPath: String? = {
@@ -38,10 +42,11 @@ while let argument = arguments.next() {
     case "--dir": directory = arguments.next() ?? directory
     case "--c": cPath = arguments.next()
     case "--no-c": cPath = nil
+    case "--threads": threads = max(1, Int(arguments.next() ?? "") ?? threads)
     default:
         print(
             "usage: StoreBench [--rows N] [--samples N] [--durability full|nometasync|nosync] [--only CELL]"
-                + " [--c PATH | --no-c] [--dir DIR]"
+                + " [--c PATH | --no-c] [--dir DIR] [--threads N]"
         )
         exit(2)
     }
@@ -213,6 +218,85 @@ func run(_ cell: String, collect: Bool = true) throws -> (wall: Double, cpu: Dou
     return (seconds * 1e9 / Double(operations), cpu)
 }
 
+/// One run of get `cell` on `threads` threads at once, each reading the cell's rows in its own
+/// loop: the threads' CPU time and the wall-clock time, in ns per get over all threads.
+@MainActor
+func runConcurrently(_ cell: String) throws -> (wall: Double, cpu: Double) {
+    let isRandom = cell.contains("random")
+    let isSingle = cell.contains("single")
+    let isBorrowed = cell.hasSuffix("borrowed")
+    let isReused = cell.hasSuffix("reused")
+    let operations = isSingle ? singleGets : rows
+    let span = isSingle ? singleRows : rows
+    let perTransaction = isSingle ? 1 : batch
+    let randomOrder = randomOrder
+    let threads = threads
+    let store = store
+    let table = table
+    let started = DispatchGroup()
+    let finished = DispatchGroup()
+    let go = DispatchSemaphore(value: 0)
+    let totals = NSLock()
+    nonisolated(unsafe) var cpuTotal = 0.0
+    nonisolated(unsafe) var failure: (any Error)?
+    for _ in 0..<threads {
+        started.enter()
+        finished.enter()
+        Thread.detachNewThread {
+            defer { finished.leave() }
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+            defer { scratch.deallocate() }
+            var reusedRow: [UInt8] = []
+            var local = 0
+            started.leave()
+            go.wait()
+            let cpuStart = threadCPUNanoseconds()
+            do {
+                var start = 0
+                while start < operations {
+                    let end = min(start + perTransaction, operations)
+                    try store.withReadTransaction { txn in
+                        for n in start..<end {
+                            let i = isRandom ? randomOrder[n % span] : n
+                            if isReused {
+                                _ = try txn.copyValueBytes(table, RowKey(i), into: &reusedRow)
+                                local &+= Int(reusedRow[i % 100]) &+ reusedRow.count
+                            } else if isBorrowed {
+                                local &+= try txn.withValueBytes(table, RowKey(i)) { stored in
+                                    let bytes = stored!
+                                    scratch.copyMemory(from: bytes)
+                                    return Int(scratch[i % 100]) &+ bytes.count
+                                }
+                            } else {
+                                let row = try txn.get(table, RowKey(i))!
+                                local &+= Int(row[i % 100]) &+ row.count
+                            }
+                        }
+                    }
+                    start = end
+                }
+            } catch {
+                totals.withLock { failure = error }
+            }
+            let cpu = threadCPUNanoseconds() - cpuStart
+            totals.withLock {
+                cpuTotal += cpu
+                sink &+= local
+            }
+        }
+    }
+    started.wait()
+    let clock = ContinuousClock()
+    let begin = clock.now
+    for _ in 0..<threads { go.signal() }
+    finished.wait()
+    let elapsed = clock.now - begin
+    if let failure { throw failure }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let gets = Double(operations * threads)
+    return (seconds * 1e9 / gets, cpuTotal / gets)
+}
+
 // `get` returns an owned copy of the value (`txn.get`, a new [UInt8]), compared with the C loop
 // that copies each value into a new malloc'd buffer and frees it (`…/owned` in C); `…/borrowed`
 // reads the value in place (`txn.withValueBytes`) and copies it to a scratch buffer, and
@@ -234,8 +318,10 @@ var results: [String: Result] = [:]
 /// beginning and aborting one (`get/random/single/renew` in c/store_bench.c).
 var cRenew: (wall: Double, cpu: Double)?
 for cell in cells where only == nil || only == cell {
-    _ = try run(cell)  // warm-up
-    let times = try (0..<samples).map { _ in try run(cell) }
+    if threads > 1 && !cell.hasPrefix("get") { continue }
+    let measure = { threads > 1 ? try runConcurrently(cell) : try run(cell) }
+    _ = try measure()  // warm-up
+    let times = try (0..<samples).map { _ in try measure() }
     let wall = times.map(\.wall).sorted()
     let cpu = times.map(\.cpu).sorted()
     results[cell, default: Result()].swift = (wall[wall.count / 2], cpu[cpu.count / 2])
@@ -245,7 +331,7 @@ try? FileManager.default.removeItem(atPath: directory)
 
 // MARK: C over liblmdb
 
-if let cPath {
+if let cPath, threads == 1 {
     let cDirectory = directory + "-c"
     try? FileManager.default.removeItem(atPath: cDirectory)
     let process = Process()
@@ -287,7 +373,10 @@ func format(_ value: Double?, digits: Int = 0) -> String {
     return String(format: "%.\(digits)f", value)
 }
 
-print("\(rows) rows, 16-byte keys, 100-byte values, durability \(durabilityName), median of \(samples)")
+print(
+    "\(rows) rows, 16-byte keys, 100-byte values, durability \(durabilityName), median of \(samples)"
+        + (threads > 1 ? ", gets on \(threads) threads at once (ns per get over all of them)" : "")
+)
 print("")
 print("| op | keys | per transaction | value | Bastion ns/op | C ns/op | Bastion/C | Bastion CPU ns/op | C CPU ns/op | Bastion/C CPU |")
 print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
