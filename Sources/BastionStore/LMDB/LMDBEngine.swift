@@ -20,7 +20,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     // @unchecked: `environment` is only used under `mapLock`, and LMDB's environment is safe to
     // share between threads; `cachedReaders[i]` belongs to the read holding the map lock's reader
     // slot i, or to an exclusive holder of the map lock; everything else is immutable, atomic or
-    // behind a Mutex.
+    // behind a lock.
 
     /// The store's folder.
     public let path: String
@@ -30,6 +30,8 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     private let mapLock: MapLock
     private let writerGate = WriterGate()
     private let state: Mutex<State>
+    /// Every named table known to exist, and its handle.
+    private let tables = TableList()
     /// One reset read transaction per reader slot of `mapLock`, ready for `mdb_txn_renew`: the
     /// read that takes slot i renews `cachedReaders[i]` (or begins one and leaves it there).
     /// Each entry holds a retain of its transaction (released in `close`), so that handing one
@@ -45,9 +47,6 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
     let maxKeySize: Int
 
     private struct State {
-        /// Every named table known to exist, and its handle. Handles stay valid until the
-        /// environment closes.
-        var tables: [String: MDB_dbi]
         var mapSize: Int
         /// How many times `adoptResizedMap` ran.
         var adoptedResizes = 0
@@ -111,7 +110,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
         self.maxKeySize = Int(mdb_env_get_maxkeysize(environment))
         var info = MDB_envinfo()
         mdb_env_info(environment, &info)
-        self.state = Mutex(State(tables: [:], mapSize: Int(info.me_mapsize)))
+        self.state = Mutex(State(mapSize: Int(info.me_mapsize)))
         do {
             try self.openExistingTables()
         } catch {
@@ -143,7 +142,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             let txn = storage as! LMDBTransaction
             return try txn.openAllNamedTables()
         }
-        self.withState { $0.tables.merge(tables) { old, _ in old } }
+        self.tables.publish(tables)
     }
 
     private static func makeFolder(_ path: String) throws {
@@ -221,7 +220,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             return nil
         }
         try check(rc, "Could not begin a read transaction")
-        // The transaction looks its tables up in `state.tables` when it first uses them, after
+        // The transaction looks its tables up in `tables` when it first uses them, after
         // the snapshot began: see LMDBTransaction.table(_:create:).
         let txn = LMDBTransaction(
             handle: handle!,
@@ -297,15 +296,11 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
                     if !created.isEmpty {
                         // Published before the commit, so that a reader whose snapshot includes
                         // the commit finds the tables.
-                        self.withState { $0.tables.merge(created) { old, _ in old } }
+                        self.tables.publish(created)
                     }
                     let commit = txn.commit()
                     if commit != 0 && !created.isEmpty {
-                        self.withState { state in
-                            for name in created.keys {
-                                state.tables[name] = nil
-                            }
-                        }
+                        self.tables.withdraw(created.keys)
                         // Cached readers may have looked these handles up; LMDB may reuse them.
                         self.withdrawals.add(1, ordering: .releasing)
                     }
@@ -361,7 +356,7 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             let txn = storage as! LMDBTransaction
             var counts: [String: Int] = [:]
             // Listed after the snapshot began, like every table lookup.
-            let names = self.withState { Array($0.tables.keys) }
+            let names = self.tables.names
             for name in names {
                 counts[name] = try txn.count(table: name)
             }
@@ -441,12 +436,12 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
 
     /// The handle of a table known to exist, or nil.
     func tableHandle(_ name: String) -> MDB_dbi? {
-        self.withState { $0.tables[name] }
+        self.tables.handle(name)
     }
 
-    /// `state.withLock`, with ThreadSanitizer told about the lock: readers on several threads
-    /// contend for it when they first look a table up (ThreadSanitizerHooks says why it needs
-    /// telling).
+    /// `state.withLock`, with ThreadSanitizer told about the lock: writers and the map's
+    /// exclusive callers on several threads may contend for it (ThreadSanitizerHooks says why it
+    /// needs telling).
     private func withState<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
         try self.state.withLock { state in
             ThreadSanitizerHooks.acquired(self)

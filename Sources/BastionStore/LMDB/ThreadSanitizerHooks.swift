@@ -6,8 +6,8 @@
 /// thread on Linux (the kernel does it, through a priority-inheriting futex), so it reports what
 /// the lock protects as raced when threads contend for it; 20 lines of four threads appending to
 /// a `Mutex<[Int]>` show it (docs/SECURITY.md, "ThreadSanitizer"). Code whose `Mutex` is contended
-/// by design (the store engine's table list, where reads on several threads look tables up) tells
-/// ThreadSanitizer about it with these hooks. They are ThreadSanitizer's own annotation functions
+/// by design (the store engine's state, which writers, backups and map growth on several threads
+/// take) tells ThreadSanitizer about it with these hooks. They are ThreadSanitizer's own annotation functions
 /// in a build with `-sanitize=thread`, looked up once, and do nothing in any other build.
 enum ThreadSanitizerHooks {
     private typealias Annotation = @convention(c) (UnsafeRawPointer?) -> Void
