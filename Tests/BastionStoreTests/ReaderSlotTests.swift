@@ -210,7 +210,11 @@ final class LockProbe: Sendable {
     @Test(.timeLimit(.minutes(1)))
     func closeEndsTheTransactionsThatOtherThreadsLeft() async throws {
         try await withTemporaryFolder { folder in
-            let store = try Store(path: folder + "/store", configuration: LMDBConfiguration(durability: .noSync), logger: testLogger)
+            let store = try Store(
+                path: folder + "/store",
+                configuration: LMDBConfiguration(durability: .noSync),
+                logger: testLogger
+            )
             let engine = try Self.engine(of: store)
             try store.withWriteTransactionBlocking { txn in try txn.put(Self.values, 1, 11) }
             let limit = engine.cachedReaderLimit

@@ -407,11 +407,15 @@ public final class LMDBEngine: StorageEngine, @unchecked Sendable {
             _ = try self.openMapSize()
             var lines: [String] = []
             let rc = withUnsafeMutablePointer(to: &lines) { lines in
-                mdb_reader_list(self.environment, { message, context in
-                    guard let message, let context else { return 0 }
-                    context.assumingMemoryBound(to: [String].self).pointee.append(String(cString: message))
-                    return 0
-                }, lines)
+                mdb_reader_list(
+                    self.environment,
+                    { message, context in
+                        guard let message, let context else { return 0 }
+                        context.assumingMemoryBound(to: [String].self).pointee.append(String(cString: message))
+                        return 0
+                    },
+                    lines
+                )
             }
             guard rc >= 0 else {
                 throw StoreError(lmdb: rc, "Could not list the store's readers")
