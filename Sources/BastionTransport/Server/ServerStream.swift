@@ -74,25 +74,19 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
 
     /// Runs `body` (the router's handling of this call) so that cancelling the call cancels it.
     nonisolated(nonsending) public func run(_ body: nonisolated(nonsending) () async -> Void) async {
-        await run(in: withUnsafeCurrentTask { $0 }, body)
-    }
-
-    /// ``run(_:)`` in `current`, the task running it, which a task that runs many calls looks
-    /// up once.
-    nonisolated(nonsending) func run(in current: UnsafeCurrentTask?, _ body: nonisolated(nonsending) () async -> Void) async {
-        handlerStarts(in: current)
+        handlerStarts(in: withUnsafeCurrentTask { $0 })
         await body()
         handlerEnded()
     }
 
-    /// What ``run(in:_:)`` does before its body: cancelling the call now cancels `current`.
-    /// Apart, so that a task running many calls awaits the body alone (every return from an
-    /// `await` costs an executor check).
+    /// What ``run(_:)`` does before its body: cancelling the call now cancels `current`, the task
+    /// running it. Apart, so that a task running many calls looks its task up once and awaits the
+    /// body alone (every return from an `await` costs an executor check).
     func handlerStarts(in current: UnsafeCurrentTask?) {
         task.withLock { $0 = current.map(HandlerTask.init) }
     }
 
-    /// What ``run(in:_:)`` does after its body: the connection learns that the handler is done.
+    /// What ``run(_:)`` does after its body: the connection learns that the handler is done.
     func handlerEnded() {
         task.withLock { $0 = nil }
         if eventLoop.inEventLoop {
