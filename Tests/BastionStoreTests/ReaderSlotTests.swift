@@ -53,6 +53,23 @@ final class SpinBarrier: Sendable {
     }
 }
 
+/// Runs `read` in a read transaction on `threads` new threads, all of them inside their
+/// transactions at once, so that each read holds a reader slot of its own (or, once every slot is
+/// taken, is counted instead). Returns the reads' results in thread order.
+func readingTogether<Result: Sendable>(
+    _ store: Store,
+    threads: Int,
+    _ read: @escaping @Sendable (borrowing ReadTransaction) throws -> Result
+) async throws -> [Result] {
+    let barrier = SpinBarrier(count: threads)
+    return try await onNewThreads(threads) { _ in
+        try store.withReadTransaction { txn in
+            barrier.arriveAndWait()
+            return try read(txn)
+        }
+    }
+}
+
 /// Spins (yielding) until `condition` holds.
 func spin(until condition: () -> Bool) {
     while !condition() {
@@ -220,14 +237,8 @@ final class LockProbe: Sendable {
             let limit = engine.cachedReaderLimit
             #expect(limit >= 1)
             let threads = limit + 2
-            let barrier = SpinBarrier(count: threads)
-            let seen = try await onNewThreads(threads) { _ in
-                try store.withReadTransaction { txn in
-                    // Everyone inside a read at once: every slot is taken, two reads are counted.
-                    barrier.arriveAndWait()
-                    return try txn.get(Self.values, 1)
-                }
-            }
+            // Everyone inside a read at once: every slot is taken, two reads are counted.
+            let seen = try await readingTogether(store, threads: threads) { txn in try txn.get(Self.values, 1) }
             #expect(seen == Array(repeating: 11, count: threads))
             #expect(engine.cachedReaderCount == limit)
             #expect(try engine.readerTableEntries() == limit)
@@ -254,13 +265,7 @@ final class LockProbe: Sendable {
         try await withStore(configuration: configuration) { store, _ in
             let engine = try Self.engine(of: store)
             let threads = engine.cachedReaderLimit
-            let barrier = SpinBarrier(count: threads)
-            let before = try await onNewThreads(threads) { _ in
-                try store.withReadTransaction { txn in
-                    barrier.arriveAndWait()
-                    return try txn.count(Self.blobs)
-                }
-            }
+            let before = try await readingTogether(store, threads: threads) { txn in try txn.count(Self.blobs) }
             #expect(before == Array(repeating: 0, count: threads))
             #expect(engine.cachedReaderCount == threads)
             let reserved = try store.statistics().reservedBytes
@@ -294,12 +299,8 @@ final class LockProbe: Sendable {
             )
             let engine = try Self.engine(of: store)
             let threads = engine.cachedReaderLimit
-            let barrier = SpinBarrier(count: threads)
-            let inserted = try await onNewThreads(threads) { _ in
-                try store.withReadTransaction { txn in
-                    barrier.arriveAndWait()
-                    return try txn.value(CrashTestSchema.counters, "inserted")
-                }
+            let inserted = try await readingTogether(store, threads: threads) { txn in
+                try txn.value(CrashTestSchema.counters, "inserted")
             }
             #expect(inserted == Array(repeating: 0, count: threads))
             let reserved = try store.statistics().reservedBytes
