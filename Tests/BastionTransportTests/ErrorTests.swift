@@ -6,17 +6,6 @@ import ServiceLifecycle
 import Testing
 
 @Suite struct ErrorTests {
-    func expectError(_ code: RPCError.Code, _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected \(code)")
-        } catch let error as RPCError {
-            #expect(error.code == code, "\(error)")
-        } catch {
-            Issue.record("unexpected \(error)")
-        }
-    }
-
     @Test func deadlineExceeded() async throws {
         try await withEchoServer { _, port, _ in
             let connection = try await connect(port: port)

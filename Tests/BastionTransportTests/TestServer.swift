@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Testing
 
 /// Development certificates made once per test run, never committed.
 enum TestCertificates {
@@ -77,6 +78,18 @@ func connect(port: Int, withCertificate: Bool = false) async throws -> BastionCl
         port: port,
         security: .tls(try TestCertificates.clientContext(withCertificate: withCertificate), serverHostname: "localhost")
     )
+}
+
+/// Runs `body` and checks that it fails with an ``RPCError`` of `code`.
+func expectError(_ code: RPCError.Code, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected \(code)")
+    } catch let error as RPCError {
+        #expect(error.code == code, "\(error)")
+    } catch {
+        Issue.record("unexpected \(error)")
+    }
 }
 
 func metadata(_ pairs: [(String, String)]) -> Metadata {

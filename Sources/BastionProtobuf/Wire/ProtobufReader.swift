@@ -180,6 +180,16 @@ public struct ProtobufReader {
         return string
     }
 
+    /// Reads a length-delimited value without copying it: the bytes stay in the reader's buffer
+    /// and are valid while it is. For callers that compare them with bytes they already hold.
+    @inlinable
+    public mutating func readBorrowedBytes() throws(ProtobufError) -> UnsafeRawBufferPointer {
+        let length = try readLength()
+        let bytes = UnsafeRawBufferPointer(start: position, count: length)
+        position += length
+        return bytes
+    }
+
     @inlinable
     public mutating func readBytes() throws(ProtobufError) -> [UInt8] {
         let length = try readLength()

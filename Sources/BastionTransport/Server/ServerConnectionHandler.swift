@@ -1,5 +1,12 @@
 import BastionProtobuf
 import BastionRPC
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import BastionTLS
 import Logging
 public import NIOCore
@@ -27,7 +34,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private let configuration: ServerConnectionConfiguration
     private let routeLookup: @Sendable (String) -> RPCRouter.Route?
     /// The path of the last call and the route it named (the router's routes never change).
-    private var lastRoute: (path: String, route: RPCRouter.Route?)?
+    @exclusivity(unchecked) private var lastRoute: LastRoute?
+    /// ``ServerConnectionConfiguration/maxCallDuration``, in nanoseconds.
+    private let maxCallNanoseconds: Int64
     private let logger: Logger
     private let waitsForTLS: Bool
 
@@ -73,6 +82,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         logger: Logger
     ) {
         self.configuration = configuration
+        self.maxCallNanoseconds = configuration.maxCallDuration.clampedNanoseconds
         self.routeLookup = routeLookup
         self.waitsForTLS = waitsForTLS
         self.logger = logger
@@ -234,7 +244,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             return
         }
         lastStreamID = id
-        guard let header = decode(RPCCallHeader.self, frame) else { return }
+        guard let header = readCallHeader(frame) else { return }
         if draining {
             let error = RPCError(code: .unavailable, message: "the server is shutting down", retryAfter: configuration.drainRetryAfter)
             writeTrailer(id, error.trailer)
@@ -249,29 +259,34 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             return
         }
         let metadata: Metadata
-        do {
-            metadata = try Metadata(validating: header.metadata)
-        } catch {
-            writeTrailer(id, error.trailer)
-            return
+        if header.metadata.isEmpty {
+            metadata = Metadata()
+        } else {
+            do {
+                metadata = try Metadata(validating: header.metadata)
+            } catch {
+                writeTrailer(id, error.trailer)
+                return
+            }
         }
-        var timeout = configuration.maxCallDuration
+        // In nanoseconds: `Duration`'s arithmetic and comparisons go through its 128-bit
+        // components, which cost more than the rest of the deadline's bookkeeping.
+        var timeout = min(maxCallNanoseconds, header.maxNanoseconds)
         if header.timeoutMillis > 0 {
-            timeout = min(timeout, .milliseconds(Int64(clamping: header.timeoutMillis)))
+            let (nanoseconds, overflow) = Int64(clamping: header.timeoutMillis).multipliedReportingOverflow(by: 1_000_000)
+            timeout = min(timeout, overflow ? .max : nanoseconds)
         }
-        // Looked up once: the server loop runs the call with this route.
-        let route = route(forPath: header.method)
-        let method = route?.method ?? MethodDescriptor(service: "", method: header.method, kind: .unary)
-        if let cap = method.maxDuration { timeout = min(timeout, cap) }
+        let route = header.route
+        let method = route?.method ?? MethodDescriptor(service: "", method: header.path, kind: .unary)
         let context = ServerContext(
             method: method,
             requestMetadata: metadata,
-            deadline: .now + timeout,
+            deadline: .now.advanced(by: .nanoseconds(timeout)),
             peer: peer
         )
         let stream = ServerStream(
             id: id,
-            path: header.method,
+            path: header.path,
             route: route,
             context: context,
             eventLoop: eventLoop,
@@ -283,20 +298,73 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         stream.halfClosed = frame.header.flags.contains(.endStream)
         streams[id] = stream
         lastOpened = stream
-        stream.deadline = .now() + .nanoseconds(timeout.clampedNanoseconds)
+        stream.deadline = .now() + .nanoseconds(timeout)
         armDeadlineTimer(stream.deadline)
         // Handed to the connection's task when this read is complete, with the calls that
         // arrived beside it.
         arrivedCalls.append(stream)
     }
 
-    /// The route a path names. A connection's calls mostly name the method of the call before,
-    /// and comparing the path with that one's is cheaper than hashing it for the router's table.
-    private func route(forPath path: String) -> RPCRouter.Route? {
-        if let lastRoute, lastRoute.path == path { return lastRoute.route }
-        let route = routeLookup(path)
-        lastRoute = (path, route)
-        return route
+    /// What the connection needs of a call's header.
+    private struct CallHeader {
+        var path: String
+        var route: RPCRouter.Route?
+        var timeoutMillis: UInt64
+        var metadata: [RPCMetadataEntry]
+        /// The method's own cap on a call's duration (``MethodDescriptor/maxDuration``), in
+        /// nanoseconds; `.max` when it has none.
+        var maxNanoseconds: Int64
+    }
+
+    /// The path of the connection's last call, as a `String` and as UTF-8, and what it names
+    /// (the router's routes never change).
+    private struct LastRoute {
+        let path: String
+        let pathBytes: [UInt8]
+        let route: RPCRouter.Route?
+        let maxNanoseconds: Int64
+    }
+
+    /// The call's header, or nil (the connection failed) when it is malformed. A connection's
+    /// calls mostly name the method of the call before and carry no metadata: such a header is
+    /// read in place, its path compared with that call's bytes, so no `String` is made and no
+    /// hash taken; any other is decoded whole.
+    private func readCallHeader(_ frame: InboundFrame) -> CallHeader? {
+        if let lastRoute,
+           let timeout = frame.payload.withUnsafeReadableBytes({ Self.timeoutOfRepeatedCall($0, path: lastRoute.pathBytes) }) {
+            return CallHeader(path: lastRoute.path, route: lastRoute.route, timeoutMillis: timeout, metadata: [], maxNanoseconds: lastRoute.maxNanoseconds)
+        }
+        guard let header = decode(RPCCallHeader.self, frame) else { return nil }
+        let route = routeLookup(header.method)
+        let maxNanoseconds = route?.method.maxDuration?.clampedNanoseconds ?? .max
+        lastRoute = LastRoute(path: header.method, pathBytes: Array(header.method.utf8), route: route, maxNanoseconds: maxNanoseconds)
+        return CallHeader(path: header.method, route: route, timeoutMillis: header.timeoutMillis, metadata: header.metadata, maxNanoseconds: maxNanoseconds)
+    }
+
+    /// The timeout of an encoded `CallHeader` that holds the method `path` (UTF-8) and at most a
+    /// timeout besides; nil when it holds anything else or is malformed (then it is decoded whole,
+    /// which tells which). A field given twice counts as proto3 says: the last one.
+    static func timeoutOfRepeatedCall(_ payload: UnsafeRawBufferPointer, path: [UInt8]) -> UInt64? {
+        var reader = ProtobufReader(buffer: payload)
+        var namesPath = false
+        var timeout: UInt64 = 0
+        do {
+            while let tag = try reader.nextTag() {
+                switch tag.rawValue {
+                case 1 << 3 | 2:
+                    let method = try reader.readBorrowedBytes()
+                    namesPath = method.count == path.count && (path.isEmpty || path.withUnsafeBytes { memcmp($0.baseAddress!, method.baseAddress!, path.count) == 0 })
+                    if !namesPath { return nil }
+                case 2 << 3 | 0:
+                    timeout = try reader.readVarint()
+                default:
+                    return nil
+                }
+            }
+        } catch {
+            return nil
+        }
+        return namesPath ? timeout : nil
     }
 
     /// The open stream with this id, if any.
