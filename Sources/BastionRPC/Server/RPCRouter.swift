@@ -14,7 +14,7 @@ public struct RPCRouter: Sendable {
     /// A registered method as a call's path resolves to it: the transport looks it up once when
     /// the call arrives (for the method's deadline cap and the handler's context) and hands it
     /// back to ``handle(route:path:transport:context:onUnexpectedError:)``.
-    public struct Route: Sendable {
+    public final class Route: Sendable {
         public let method: MethodDescriptor
         let handler: RoutedHandler
 

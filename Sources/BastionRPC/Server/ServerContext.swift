@@ -19,16 +19,52 @@ public struct RPCPeer: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000` or `unix:/path`.
-    public var address: String
-    /// The IP address alone (no port), for rate limits keyed by address; nil for Unix sockets.
-    public var ipAddress: String?
-    public var certificate: Certificate?
+    /// The fields, in one shared box: every call's ``ServerContext`` holds its connection's
+    /// peer, and a copy then costs one reference count rather than one per string.
+    private final class Storage: Sendable {
+        let address: String
+        let ipAddress: String?
+        let certificate: Certificate?
+
+        init(address: String, ipAddress: String?, certificate: Certificate?) {
+            self.address = address
+            self.ipAddress = ipAddress
+            self.certificate = certificate
+        }
+    }
+
+    private var storage: Storage
 
     public init(address: String, ipAddress: String?, certificate: Certificate? = nil) {
-        self.address = address
-        self.ipAddress = ipAddress
-        self.certificate = certificate
+        storage = Storage(address: address, ipAddress: ipAddress, certificate: certificate)
+    }
+
+    /// `ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000` or `unix:/path`.
+    public var address: String {
+        get { storage.address }
+        set { storage = Storage(address: newValue, ipAddress: ipAddress, certificate: certificate) }
+    }
+
+    /// The IP address alone (no port), for rate limits keyed by address; nil for Unix sockets.
+    public var ipAddress: String? {
+        get { storage.ipAddress }
+        set { storage = Storage(address: address, ipAddress: newValue, certificate: certificate) }
+    }
+
+    public var certificate: Certificate? {
+        get { storage.certificate }
+        set { storage = Storage(address: address, ipAddress: ipAddress, certificate: newValue) }
+    }
+
+    public static func == (lhs: RPCPeer, rhs: RPCPeer) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.address == rhs.address && lhs.ipAddress == rhs.ipAddress && lhs.certificate == rhs.certificate)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(address)
+        hasher.combine(ipAddress)
+        hasher.combine(certificate)
     }
 
     public var description: String { address }

@@ -634,9 +634,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
     }
 
+    /// What operations on a call that ended normally fail with (one value: no box per call).
+    private static let callEnded = RPCError(code: .failedPrecondition, message: "the call has already ended")
+
     /// The trailer went out: the call is over.
     private func finished(_ stream: ServerStream) {
-        stream.ended = RPCError(code: .failedPrecondition, message: "the call has already ended")
+        stream.ended = Self.callEnded
         streams[stream.id] = nil
         if lastOpened === stream { lastOpened = nil }
         if let waiter = stream.requestWaiter {
