@@ -41,9 +41,10 @@ mkdir -p "$work"
 strip --strip-debug -o "$work/RPCProfile" "$binary"
 binary="$work/RPCProfile"
 
-# Prints "server client other" instruction totals of one run. Thread 1 is the main thread; the
-# server's event loop is the first thread that runs ServerConnectionHandler code, the client's
-# the first that runs ClientConnectionHandler code.
+# Prints "server client other" instruction totals of one run. The server's event loop is the
+# thread that runs the most ServerConnectionHandler functions, the client's the other thread that
+# runs the most ClientConnectionHandler ones (the main thread runs a few of both while it
+# starts the server and connects, and which thread number it gets varies).
 count() {  # name args...
     local name="$1"; shift
     rm -f "$work/$name".*
@@ -52,18 +53,18 @@ count() {  # name args...
     python3 - "$work" "$name" <<'PY'
 import glob, re, subprocess, sys
 work, name = sys.argv[1], sys.argv[2]
-server = client = other = 0
+totals, mentions = {}, {}
 for path in sorted(glob.glob(f"{work}/{name}.*-*")):
-    total = 0
     text = open(path, errors="replace").read()
     m = re.search(r"^summary: (\d+)", text, re.M) or re.search(r"^totals: (\d+)", text, re.M)
-    total = int(m.group(1)) if m else 0
-    if "ServerConnectionHandler" in text and "ClientConnectionHandler" not in text:
-        server += total
-    elif "ClientConnectionHandler" in text and "ServerConnectionHandler" not in text:
-        client += total
-    else:
-        other += total
+    totals[path] = int(m.group(1)) if m else 0
+    mentions[path] = (text.count("ServerConnectionHandler"), text.count("ClientConnectionHandler"))
+# The loops' threads are the ones that run the most of each handler's code (the main thread
+# also touches both, while it connects and starts the server).
+server_thread = max(totals, key=lambda p: mentions[p][0])
+client_thread = max((p for p in totals if p != server_thread), key=lambda p: mentions[p][1])
+server, client = totals[server_thread], totals[client_thread]
+other = sum(totals.values()) - server - client
 print(server, client, other)
 PY
 }
