@@ -16,7 +16,7 @@ public struct RPCRouter: Sendable {
     /// back to ``handle(route:path:transport:context:onUnexpectedError:)``.
     public final class Route: Sendable {
         public let method: MethodDescriptor
-        let handler: RoutedHandler
+        @usableFromInline let handler: RoutedHandler
 
         @usableFromInline init(method: MethodDescriptor, handler: @escaping RoutedHandler) {
             self.method = method
@@ -72,12 +72,41 @@ public struct RPCRouter: Sendable {
     /// Runs a call whose path was already resolved with ``route(forPath:)`` (nil: no such
     /// method, answered `UNIMPLEMENTED`), as ``handle(path:transport:context:onUnexpectedError:)``
     /// does, without looking the path up again.
-    nonisolated(nonsending) public func handle(
+    ///
+    /// Inlinable, for the common case (a registered method, no interceptors): inlined into the
+    /// transport's loop, it leaves one `await` between that loop and the handler, and each return
+    /// from an `await` costs an executor check.
+    @inlinable nonisolated(nonsending) public func handle(
         route: Route?,
         path: String,
         transport: any ServerCallTransport,
         context: ServerContext,
         onUnexpectedError: @Sendable (any Error) -> Void = { _ in }
+    ) async {
+        guard let route, hasNoInterceptors else {
+            await handleWithInterceptors(route: route, path: path, transport: transport, context: context, onUnexpectedError: onUnexpectedError)
+            return
+        }
+        do {
+            try await route.handler(transport, context, RequestPhase.none)
+        } catch {
+            await fail(transport, context, error, onUnexpectedError: onUnexpectedError)
+            return
+        }
+        // A handler may hold the OK trailer too (interceptors are who usually do).
+        if context.heldOKTrailer { await sendHeldTrailer(transport, context, onUnexpectedError: onUnexpectedError) }
+    }
+
+    @usableFromInline var hasNoInterceptors: Bool { interceptors.isEmpty }
+
+    /// ``handle(route:path:transport:context:onUnexpectedError:)`` for a call without a method,
+    /// or under interceptors.
+    @usableFromInline nonisolated(nonsending) func handleWithInterceptors(
+        route: Route?,
+        path: String,
+        transport: any ServerCallTransport,
+        context: ServerContext,
+        onUnexpectedError: @Sendable (any Error) -> Void
     ) async {
         guard let route else {
             await finish(transport, RPCError(code: .unimplemented, message: "method \(path) is not implemented by this server"))
@@ -85,23 +114,44 @@ public struct RPCRouter: Sendable {
         }
         let phase = RequestPhase(interceptors: interceptors)
         do {
-            if interceptors.isEmpty {
+            try await run(interceptorIndex: 0, context: context) {
                 try await route.handler(transport, context, phase)
-            } else {
-                try await run(interceptorIndex: 0, context: context) {
-                    try await route.handler(transport, context, phase)
-                }
             }
-            if context.heldOKTrailer {
-                try await transport.send(header: nil, message: nil, trailer: Self.okTrailer(context))
-            }
-        } catch let error as RPCError {
-            var error = error
+        } catch {
+            await fail(transport, context, error, onUnexpectedError: onUnexpectedError)
+            return
+        }
+        if context.heldOKTrailer { await sendHeldTrailer(transport, context, onUnexpectedError: onUnexpectedError) }
+    }
+
+    /// Sends the OK trailer held back while the interceptors finished.
+    @usableFromInline nonisolated(nonsending) func sendHeldTrailer(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        onUnexpectedError: @Sendable (any Error) -> Void
+    ) async {
+        do {
+            try await transport.send(header: nil, message: nil, trailer: Self.okTrailer(context))
+        } catch {
+            await fail(transport, context, error, onUnexpectedError: onUnexpectedError)
+        }
+    }
+
+    /// Ends a call whose handler (or interceptor) threw: with its ``RPCError`` (and the trailer
+    /// metadata set so far), or `CANCELLED`, or `UNKNOWN` for anything else.
+    @usableFromInline nonisolated(nonsending) func fail(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        _ error: any Error,
+        onUnexpectedError: @Sendable (any Error) -> Void
+    ) async {
+        switch error {
+        case var error as RPCError:
             error.metadata = context.trailerMetadata.merging(error.metadata)
             await finish(transport, error)
-        } catch is CancellationError {
+        case is CancellationError:
             await finish(transport, RPCError(code: .cancelled, message: "the call was cancelled"))
-        } catch {
+        default:
             onUnexpectedError(error)
             await finish(transport, RPCError(code: .unknown, message: "the handler failed"))
         }
@@ -269,6 +319,13 @@ extension RPCRouter {
 /// The interceptors' `inspect` step, which the router's handlers run once they have a request.
 @usableFromInline struct RequestPhase: Sendable {
     let interceptors: [any ServerInterceptor]
+
+    init(interceptors: [any ServerInterceptor]) {
+        self.interceptors = interceptors
+    }
+
+    /// The phase of a router without interceptors.
+    @usableFromInline static let none = RequestPhase(interceptors: [])
 
     @usableFromInline var isEmpty: Bool { interceptors.isEmpty }
 

@@ -131,7 +131,7 @@ extension ServerContext {
 
     /// Set by the router when it held back the OK trailer; ``RPCRouter/handle(path:transport:context:onUnexpectedError:)``
     /// sends it after the interceptors.
-    var heldOKTrailer: Bool {
+    @usableFromInline var heldOKTrailer: Bool {
         get { flag(Self.heldFlag) }
         set { setFlag(Self.heldFlag, newValue) }
     }

@@ -146,11 +146,7 @@ public final class BastionServer: Service, Sendable {
                             await withDiscardingTaskGroup { callGroup in
                                 while let stream = await connection.calls.next() {
                                     callGroup.addTask {
-                                        await connection.calls.runCalls(first: stream) { stream in
-                                            await router.handle(route: stream.route, path: stream.path, transport: stream, context: stream.context) { error in
-                                                logger.error("handler failed", metadata: ["method": "\(stream.path)", "error": "\(error)"])
-                                            }
-                                        }
+                                        await connection.calls.runCalls(first: stream, router: router, logger: logger)
                                     }
                                 }
                             }

@@ -1,3 +1,5 @@
+import BastionRPC
+import Logging
 import NIOCore
 
 /// The calls of one connection, as its task takes them from ``ServerConnectionHandler``.
@@ -40,14 +42,19 @@ extension ServerCallSource {
     /// that call, since cancellation cannot be undone; so does one that finds enough tasks idle,
     /// or the connection closed. Handlers that do not run on the connection's event loop get a
     /// task per call, as before.
-    nonisolated(nonsending) func runCalls(first: ServerStream, _ body: nonisolated(nonsending) (ServerStream) async -> Void) async {
+    ///
+    /// It calls the router itself, not a closure: with ``RPCRouter/handle(route:path:transport:context:onUnexpectedError:)``
+    /// inlined here, one `await` stands between this loop and the method's handler.
+    nonisolated(nonsending) func runCalls(first: ServerStream, router: RPCRouter, logger: Logger) async {
         let current = withUnsafeCurrentTask { $0 }
         var next: ServerStream? = first
-        // The body is the only `await` a call passes through here when the next call is already
+        // The handler is the only `await` a call passes through here when the next call is already
         // waiting: each return from one costs an executor check, even when nothing suspended.
         while let stream = next.take() {
             stream.handlerStarts(in: current)
-            await body(stream)
+            await router.handle(route: stream.route, path: stream.path, transport: stream, context: stream.context) { error in
+                logger.error("handler failed", metadata: ["method": "\(stream.path)", "error": "\(error)"])
+            }
             stream.handlerEnded()
             if Task.isCancelled { return }
             // The next call for this task: one that is waiting, or the next to arrive; none when
