@@ -6,25 +6,30 @@ struct StreamQueue<Element> {
     private var tail: [Element] = []
     /// Where `tail`'s live elements start; the consumed prefix is dropped when it gets long.
     private var tailStart = 0
+    /// Kept apart so that asking whether the queue is empty does not copy out `head` (a
+    /// comparison of an optional with nil does, through generic value witnesses).
+    private(set) var count = 0
 
-    var isEmpty: Bool { head == nil }
+    var isEmpty: Bool { count == 0 }
 
     var first: Element? { head }
 
     /// Whether exactly one element waits.
-    var hasOneElement: Bool { head != nil && tailStart == tail.count }
+    var hasOneElement: Bool { count == 1 }
 
     mutating func append(_ element: Element) {
-        if head == nil {
+        if count == 0 {
             head = element
         } else {
             tail.append(element)
         }
+        count += 1
     }
 
     @discardableResult
     mutating func popFirst() -> Element? {
-        guard let element = head else { return nil }
+        guard count > 0, let element = head.take() else { return nil }
+        count -= 1
         if tailStart < tail.count {
             head = tail[tailStart]
             tailStart += 1
@@ -35,8 +40,6 @@ struct StreamQueue<Element> {
                 tail.removeFirst(tailStart)
                 tailStart = 0
             }
-        } else {
-            head = nil
         }
         return element
     }
@@ -47,7 +50,7 @@ struct StreamQueue<Element> {
 
     /// Changes the first element in place.
     mutating func updateFirst(_ body: (inout Element) -> Void) {
-        guard head != nil else { return }
+        guard count > 0 else { return }
         body(&head!)
     }
 
@@ -55,7 +58,7 @@ struct StreamQueue<Element> {
     mutating func updateLast(_ body: (inout Element) -> Void) {
         if tailStart < tail.count {
             body(&tail[tail.count - 1])
-        } else if head != nil {
+        } else if count > 0 {
             body(&head!)
         }
     }

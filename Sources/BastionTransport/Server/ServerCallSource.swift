@@ -46,7 +46,7 @@ extension ServerCallSource {
     /// It calls the router itself, not a closure: with ``RPCRouter/handle(route:path:transport:context:onUnexpectedError:)``
     /// inlined here, one `await` stands between this loop and the method's handler.
     nonisolated(nonsending) func runCalls(first: ServerStream, router: RPCRouter, logger: Logger) async {
-        let current = withUnsafeCurrentTask { $0 }
+        let current = ServerStream.HandlerTask.current
         var next: ServerStream? = first
         // The handler is the only `await` a call passes through here when the next call is already
         // waiting: each return from one costs an executor check, even when nothing suspended.

@@ -43,9 +43,19 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     /// cost an allocation per call).
     private let task = Mutex<HandlerTask?>(nil)
 
-    /// Handed between the handler's task and the event loop only under the mutex.
-    private struct HandlerTask: @unchecked Sendable {
+    /// A task that runs handlers, handed between it and the event loop only under the mutex. A
+    /// class, made once per task (``ServerCallSource/runCalls(first:router:logger:)`` runs many
+    /// calls in one): storing and clearing an optional reference is a reference count, where an
+    /// optional `UnsafeCurrentTask` went through generic value witnesses.
+    final class HandlerTask: @unchecked Sendable {
         let task: UnsafeCurrentTask
+
+        init(_ task: UnsafeCurrentTask) {
+            self.task = task
+        }
+
+        /// The task running this code, if any.
+        static var current: HandlerTask? { withUnsafeCurrentTask { $0.map(HandlerTask.init) } }
     }
 
     init(
@@ -74,7 +84,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
 
     /// Runs `body` (the router's handling of this call) so that cancelling the call cancels it.
     nonisolated(nonsending) public func run(_ body: nonisolated(nonsending) () async -> Void) async {
-        handlerStarts(in: withUnsafeCurrentTask { $0 })
+        handlerStarts(in: HandlerTask.current)
         await body()
         handlerEnded()
     }
@@ -82,8 +92,8 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     /// What ``run(_:)`` does before its body: cancelling the call now cancels `current`, the task
     /// running it. Apart, so that a task running many calls looks its task up once and awaits the
     /// body alone (every return from an `await` costs an executor check).
-    func handlerStarts(in current: UnsafeCurrentTask?) {
-        task.withLock { $0 = current.map(HandlerTask.init) }
+    func handlerStarts(in current: HandlerTask?) {
+        task.withLock { $0 = current }
     }
 
     /// What ``run(_:)`` does after its body: the connection learns that the handler is done.
