@@ -92,7 +92,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             guard let goAway = decode(RPCGoAway.self, frame) else { return }
             let error = RPCError(code: .unavailable, message: "the server is going away: \(goAway.message)")
             refusal = error
-            for stream in streams.values where stream.id > goAway.lastStreamId { end(stream, .failure(error)) }
+            for stream in streams.values where stream.id > goAway.lastStreamId { end(stream, CallOutcome(error)) }
             closeIfIdleAfterGoAway()
         case .headers:
             guard let stream = streams[frame.header.streamID], let header = decode(RPCResponseHeader.self, frame) else { return }
@@ -105,15 +105,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         case .trailers:
             guard let stream = streams[frame.header.streamID], let trailer = decode(RPCCallTrailer.self, frame) else { return }
             if let error = RPCError(trailer: trailer) {
-                end(stream, .failure(error))
+                end(stream, CallOutcome(error))
             } else {
-                end(stream, .success(Metadata(unchecked: trailer.metadata)))
+                end(stream, .ok(Metadata(unchecked: trailer.metadata)))
             }
         case .cancel:
             guard let stream = streams[frame.header.streamID] else { return }
             let cancel = decode(RPCCancel.self, frame) ?? RPCCancel()
             let code = cancel.code.rawValue == 0 ? RPCError.Code.cancelled : RPCError.Code(rawValue: Int(cancel.code.rawValue))
-            end(stream, .failure(RPCError(code: code, message: cancel.message.isEmpty ? "the server cancelled the call" : cancel.message)))
+            end(stream, CallOutcome(RPCError(code: code, message: cancel.message.isEmpty ? "the server cancelled the call" : cancel.message)))
         case .windowUpdate:
             let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) ?? 0)
             guard increment > 0 else { return }
@@ -161,7 +161,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
                 consumed(length, on: stream)
                 guard stream.unaryResponse == nil else {
                     flow.outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
-                    end(stream, .failure(.secondUnaryResponse))
+                    end(stream, CallOutcome(.secondUnaryResponse))
                     return
                 }
                 stream.unaryResponse = message
@@ -175,7 +175,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         } catch {
             flow.returnCredit(length)
             flow.outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
-            end(stream, .failure(error))
+            end(stream, CallOutcome(error))
         }
     }
 
@@ -195,7 +195,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     func channelInactive(context: ChannelHandlerContext) {
         let error = refusal ?? RPCError(code: .unavailable, message: "the connection closed")
         refusal = error
-        for stream in Array(streams.values) { end(stream, .failure(error)) }
+        for stream in Array(streams.values) { end(stream, CallOutcome(error)) }
         ready.fail(error)
         context.fireChannelInactive()
     }
@@ -237,7 +237,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             stream.deadlineTimer = eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
                 guard let self, self.streams[id] === stream else { return }
                 self.flow.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
-                self.end(stream, .failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
+                self.end(stream, CallOutcome(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
                 self.flushOutbound()
             }
         }
@@ -272,25 +272,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// Waits for a unary call's end (see ``startUnary(path:metadata:timeout:request:)``).
     func awaitUnary(_ stream: ClientStream, _ continuation: UnsafeContinuation<ClientUnaryResponse, any Error>) {
         if let outcome = stream.outcome {
-            continuation.resume(with: Self.unaryResult(stream, outcome))
+            Self.resumeUnary(continuation, stream, outcome)
         } else {
             stream.unaryWaiter = continuation
         }
     }
 
-    private static func unaryResult(_ stream: ClientStream, _ outcome: Result<Metadata, RPCError>) -> Result<ClientUnaryResponse, RPCError> {
-        switch outcome {
-        case .failure(let error): return .failure(error)
-        case .success(let trailerMetadata):
-            guard let message = stream.unaryResponse else { return .failure(.noUnaryResponse) }
-            return .success(ClientUnaryResponse(metadata: stream.header ?? Metadata(), message: message, trailerMetadata: trailerMetadata))
+    private static func resumeUnary(_ continuation: UnsafeContinuation<ClientUnaryResponse, any Error>, _ stream: ClientStream, _ outcome: CallOutcome) {
+        if let error = outcome.error {
+            continuation.resume(throwing: error)
+        } else if let message = stream.unaryResponse {
+            continuation.resume(returning: ClientUnaryResponse(metadata: stream.header ?? Metadata(), message: message, trailerMetadata: outcome.trailerMetadata))
+        } else {
+            continuation.resume(throwing: RPCError.noUnaryResponse)
         }
     }
 
     /// Queues a request message (or the half-close) and writes what flow control allows; the
     /// frames go out with the next flush, which gathers every call's frames of this turn.
     func send(_ stream: ClientStream, message: [UInt8]?, endStream: Bool) -> SendPoll {
-        if case .failure(let error)? = stream.outcome { return .failed(error) }
+        if let error = stream.outcome?.error { return .failed(error) }
         // The call already ended OK or half-closed: nothing more to send.
         guard stream.outcome == nil, !stream.halfClosed else { return .done }
         stream.halfClosed = endStream
@@ -326,11 +327,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// The response header if it is known, without waiting (nil: not yet).
     func pollHeader(_ stream: ClientStream) -> Result<Metadata, RPCError>? {
         if let header = stream.header { return .success(header) }
-        switch stream.outcome {
-        case .success?: return .success(Metadata())
-        case .failure(let error)?: return .failure(error)
-        case nil: return nil
-        }
+        guard let outcome = stream.outcome else { return nil }
+        if let error = outcome.error { return .failure(error) }
+        return .success(Metadata())
     }
 
     func awaitHeader(_ stream: ClientStream, _ continuation: UnsafeContinuation<Metadata, any Error>) {
@@ -347,11 +346,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             consumed(credit, on: stream)
             return .success(message)
         }
-        switch stream.outcome {
-        case .success?: return .success(nil)
-        case .failure(let error)?: return .failure(error)
-        case nil: return nil
-        }
+        guard let outcome = stream.outcome else { return nil }
+        if let error = outcome.error { return .failure(error) }
+        return .success(nil)
     }
 
     func nextResponse(_ stream: ClientStream, _ continuation: UnsafeContinuation<[UInt8]?, any Error>) {
@@ -364,11 +361,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     /// The trailer's metadata once the call has ended (nil: not yet).
     func pollTrailer(_ stream: ClientStream) -> Metadata? {
-        switch stream.outcome {
-        case .success(let metadata)?: metadata
-        case .failure(let error)?: error.metadata
-        case nil: nil
-        }
+        stream.outcome?.trailerMetadata
     }
 
     func awaitTrailer(_ stream: ClientStream, _ continuation: UnsafeContinuation<Metadata, Never>) {
@@ -382,17 +375,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     func cancel(_ stream: ClientStream) {
         guard stream.outcome == nil, streams[stream.id] === stream else { return }
         flow.outbound.writeFrame(.cancel, streamID: stream.id, payload: EmptyCollection())
-        end(stream, .failure(RPCError(code: .cancelled, message: "the call was cancelled")))
+        end(stream, CallOutcome(RPCError(code: .cancelled, message: "the call was cancelled")))
         flushOutbound()
     }
 
     /// The call is over: wake everything that waits on it.
-    private func end(_ stream: ClientStream, _ outcome: Result<Metadata, RPCError>) {
+    private func end(_ stream: ClientStream, _ outcome: CallOutcome) {
         guard stream.outcome == nil else { return }
         stream.outcome = outcome
         streams[stream.id] = nil
         stream.deadlineTimer?.cancel()
-        let error: RPCError? = if case .failure(let error) = outcome { error } else { nil }
+        let error = outcome.error
         for waiter in stream.headerWaiters {
             if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: stream.header ?? Metadata()) }
         }
@@ -401,15 +394,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             stream.responseWaiter = nil
             if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
         }
-        let trailerMetadata: Metadata = switch outcome {
-        case .success(let metadata): metadata
-        case .failure(let error): error.metadata
-        }
-        for waiter in stream.trailerWaiters { waiter.resume(returning: trailerMetadata) }
+        for waiter in stream.trailerWaiters { waiter.resume(returning: outcome.trailerMetadata) }
         stream.trailerWaiters = []
         if let waiter = stream.unaryWaiter {
             stream.unaryWaiter = nil
-            waiter.resume(with: Self.unaryResult(stream, outcome))
+            Self.resumeUnary(waiter, stream, outcome)
         }
         while let pending = stream.pendingSends.popFirst() {
             if let error { pending.promise?.fail(error) } else { pending.promise?.succeed() }
@@ -428,7 +417,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     private func failConnection(_ error: RPCError) {
         refusal = error
-        for stream in Array(streams.values) { end(stream, .failure(error)) }
+        for stream in Array(streams.values) { end(stream, CallOutcome(error)) }
         context?.close(promise: nil)
     }
 

@@ -21,8 +21,8 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     @exclusivity(unchecked) var responseWaiter: UnsafeContinuation<[UInt8]?, any Error>?
     @exclusivity(unchecked) var header: Metadata?
     @exclusivity(unchecked) var headerWaiters: [UnsafeContinuation<Metadata, any Error>] = []
-    /// How the call ended: nil while it runs; `.success` carries the OK trailer's metadata.
-    @exclusivity(unchecked) var outcome: Result<Metadata, RPCError>?
+    /// How the call ended: nil while it runs.
+    @exclusivity(unchecked) var outcome: CallOutcome?
     @exclusivity(unchecked) var trailerWaiters: [UnsafeContinuation<Metadata, Never>] = []
     /// A whole unary call's caller, waiting for its end (``ClientTransport/unary``), and the one
     /// response it keeps until then.
@@ -119,5 +119,30 @@ final class ClientStream: ClientCallTransport, @unchecked Sendable {
     static func rpcError(_ error: any Error) -> RPCError {
         if let error = error as? RPCError { return error }
         return RPCError(code: .unavailable, message: "the connection failed: \(error)", cause: error)
+    }
+}
+
+/// How a call ended: OK with the trailer's metadata, or an error. A class, so that a stream's
+/// optional record of it (checked by every operation) is one pointer: an optional `Result` with
+/// an ``RPCError`` (a dozen fields) is copied and destroyed through generic value witnesses. Calls
+/// that end OK without trailer metadata share one instance.
+final class CallOutcome: Sendable {
+    let trailerMetadata: Metadata
+    let error: RPCError?
+
+    private init(trailerMetadata: Metadata) {
+        self.trailerMetadata = trailerMetadata
+        self.error = nil
+    }
+
+    init(_ error: RPCError) {
+        self.trailerMetadata = error.metadata
+        self.error = error
+    }
+
+    private static let okWithoutMetadata = CallOutcome(trailerMetadata: Metadata())
+
+    static func ok(_ trailerMetadata: Metadata) -> CallOutcome {
+        trailerMetadata.isEmpty ? okWithoutMetadata : CallOutcome(trailerMetadata: trailerMetadata)
     }
 }

@@ -522,7 +522,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             consumed(credit, on: stream)
             return .message(message)
         } else if let ended = stream.ended {
-            return .failed(ended)
+            return .failed(ended.error)
         } else if stream.halfClosed {
             return .end
         }
@@ -558,7 +558,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// Queues a response (any of header, message, trailer) and writes what flow control allows;
     /// the frames go out with the next flush, which gathers every response of this event-loop turn.
     func send(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> SendPoll {
-        if let ended = stream.ended { return .failed(ended) }
+        if let ended = stream.ended { return .failed(ended.error) }
         var response: RPCResponseHeader?
         if let header {
             response = RPCResponseHeader()
@@ -635,7 +635,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     /// What operations on a call that ended normally fail with (one value: no box per call).
-    private static let callEnded = RPCError(code: .failedPrecondition, message: "the call has already ended")
+    private static let callEnded = EndedCall(RPCError(code: .failedPrecondition, message: "the call has already ended"))
 
     /// The trailer went out: the call is over.
     private func finished(_ stream: ServerStream) {
@@ -653,7 +653,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// whatever the handler waits for, and cancels the handler's task.
     private func end(_ stream: ServerStream, _ error: RPCError, sendTrailer: Bool) {
         guard stream.ended == nil else { return }
-        stream.ended = error
+        stream.ended = EndedCall(error)
         streams[stream.id] = nil
         if lastOpened === stream { lastOpened = nil }
         if sendTrailer { writeTrailer(stream.id, error.trailer) }

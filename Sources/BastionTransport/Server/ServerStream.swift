@@ -27,7 +27,9 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     @exclusivity(unchecked) var halfClosed = false
     /// Why the call is over for the handler: set when the trailer went out or the call was
     /// cancelled; later operations fail with it.
-    @exclusivity(unchecked) var ended: RPCError?
+    /// (In a box: an optional box is one pointer, which every operation checks cheaply, where an
+    /// `RPCError?` goes through generic value witnesses.)
+    @exclusivity(unchecked) var ended: EndedCall?
     @exclusivity(unchecked) var assembler: MessageAssembler
     @exclusivity(unchecked) var receiveWindow: ReceiveWindow
     @exclusivity(unchecked) var sendWindow: Int
@@ -213,4 +215,13 @@ enum SendPoll {
     case done
     case failed(RPCError)
     case wait(EventLoopFuture<Void>)
+}
+
+/// Why a server call is over for its handler (see ``ServerStream/ended``).
+final class EndedCall: Sendable {
+    let error: RPCError
+
+    init(_ error: RPCError) {
+        self.error = error
+    }
 }
