@@ -77,6 +77,23 @@ def frames():
     write("FuzzFrames", "split-message-in-7-byte-reads", b"\x06" + settings + split)
     write("FuzzFrames", "control-frames-byte-by-byte", b"\x40" + settings + unary + control)
     write("FuzzFrames", "more-calls-than-allowed", b"\x00" + settings + many)
+    # Calls that repeat the last call's method (the server reads such a header in place), then one
+    # with a deadline, one with metadata, one naming another method.
+    repeated = b"".join(
+        encode_frame(FrameType.HEADERS, 0, stream, header(method, metadata, timeout))
+        + encode_frame(FrameType.MESSAGE, Flags.END_STREAM, stream, b"\x0a\x01x")
+        for stream, method, metadata, timeout in [
+            (1, "/fuzz.Fuzz/Unary", (), 0),
+            (3, "/fuzz.Fuzz/Unary", (), 0),
+            (5, "/fuzz.Fuzz/Unary", (), 1500),
+            (7, "/fuzz.Fuzz/Unary", [("echo-x", b"1")], 0),
+            (9, "/fuzz.Fuzz/Other", (), 0),
+            (11, "/fuzz.Fuzz/Unary", (), 0),
+        ]
+    )
+    write("FuzzFrames", "repeated-method-calls", b"\x00" + settings + repeated)
+    # The whole input as one CallHeader payload, for the check of the in-place reading.
+    write("FuzzFrames", "call-header-payload", b"\x00" + header("/bastion.echo.v1.Echo/Get", (), 250))
     write("FuzzFrames", "bad-metadata-key", b"\x00" + encode_frame(FrameType.HEADERS, 0, 1, header("/fuzz.Fuzz/Unary", [("Upper Case", b"v")])))
 
 

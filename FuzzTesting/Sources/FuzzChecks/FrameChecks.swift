@@ -19,6 +19,11 @@ import NIOEmbedded
 ///    the server must not trap,
 ///    and everything it writes back must be well-formed frames under the default limits whose
 ///    SETTINGS and TRAILERS payloads decode.
+/// 3. The server's in-place reading of a call header that repeats the last call's path
+///    (`ServerConnectionHandler.timeoutOfRepeatedCall`), against the full decoder: the payload as
+///    a CallHeader, with a fixed path and with the path it decodes to, must be read in place only
+///    when it decodes to exactly that path with no metadata and no unknown fields, and then to the
+///    decoded timeout.
 public enum FrameChecks {
     static let limits = FrameLimits(maxFrameSize: 4096, maxMessageSize: 16384, maxHeaderSize: 2048)
     static let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
@@ -28,6 +33,19 @@ public enum FrameChecks {
         let chunk = split.mode == 0 ? max(split.payload.count, 1) : Int(split.mode % 64) + 1
         try decoderAlone(split.payload, chunk: chunk)
         try serverConnection(split.payload, chunk: chunk)
+        try repeatedCallHeader(split.payload)
+    }
+
+    static func repeatedCallHeader(_ bytes: [UInt8]) throws(FuzzFinding) {
+        let decoded = try? RPCCallHeader(serializedBytes: bytes)
+        for path in ["/bastion.echo.v1.Echo/Get", decoded?.method ?? ""] {
+            let inPlace = bytes.withUnsafeBytes { ServerConnectionHandler.timeoutOfRepeatedCall($0, path: Array(path.utf8)) }
+            guard let inPlace else { continue }
+            guard let decoded else { throw FuzzFinding("a call header read in place that the decoder refuses") }
+            try require(decoded.method == path, "read in place as naming \(path), decoded as \(decoded.method)")
+            try require(decoded.metadata.isEmpty && decoded.unknownFields.isEmpty, "read in place despite metadata or unknown fields")
+            try require(decoded.timeoutMillis == inPlace, "timeout \(inPlace) in place, \(decoded.timeoutMillis) decoded")
+        }
     }
 
     static func decoderAlone(_ bytes: [UInt8], chunk: Int) throws(FuzzFinding) {
