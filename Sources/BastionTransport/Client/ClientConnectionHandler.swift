@@ -32,6 +32,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// Splits the server's bytes into frames, checking each header before buffering its payload.
     @exclusivity(unchecked) private var decoder: FrameDecoder
     @exclusivity(unchecked) var flushScheduled = false
+    /// The last call header that named no metadata and no deadline, encoded, and its path: a
+    /// connection's calls mostly repeat one method, and such a header is then copied, not encoded.
+    @exclusivity(unchecked) private var plainHeader: (path: String, bytes: [UInt8])?
     var outputContext: ChannelHandlerContext? { context }
 
     init(settings: ConnectionSettings, waitsForTLS: Bool, ready: EventLoopPromise<Void>, logger: Logger) {
@@ -228,6 +231,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             receiveWindow: settings.initialStreamWindow,
             sendWindow: flow.peerSettings.initialStreamWindow
         )
+        if metadata.isEmpty, timeout == nil {
+            streams[id] = stream
+            if plainHeader?.path != path {
+                var header = RPCCallHeader()
+                header.method = path
+                plainHeader = (path, header.serializedBytes())
+            }
+            flow.outbound.writeFrame(.headers, streamID: id, payload: plainHeader!.bytes)
+            return .success(stream)
+        }
         var header = RPCCallHeader()
         header.method = path
         header.metadata = metadata.entries
