@@ -144,9 +144,13 @@ import Testing
                         fields["sealed"] = .bytes(request.sealed)
                         return fields
                     }
-                    router.registerUnary(Demo_V1_Queues.Method.read, requestFields: readRequestFields) { (request: Demo_V1_Request, context) in
+                    router.register(Demo_V1_Queues.Method.read) { transport, context, phase in
+                        let request: Demo_V1_Request = try await RPCRouter.readRequest(transport, context, phase, requestFields: readRequestFields)
             """), "\(code)")
-        #expect(code.contains("router.registerUnary(Demo_V1_Queues.Method.ping) { (request: Demo_V1_Response, context) in"))
+        #expect(code.contains("""
+                    router.register(Demo_V1_Queues.Method.ping) { transport, context, phase in
+                        let request: Demo_V1_Response = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            """), "\(code)")
     }
 
     @Test func streamingRequestsCannotBeCheckedByField() throws {

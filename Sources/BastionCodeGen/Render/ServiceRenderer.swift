@@ -131,19 +131,24 @@ struct ServiceRenderer {
                     let call = "self.\(SwiftNaming.escaped(method.swiftName))"
                     switch method.kind {
                     case "unary":
-                        let fields = renderFieldReader(method, into: &printer)
-                        printer.block("router.registerUnary(\(descriptor)\(fields)) { (request: \(method.input), context) in") { printer in
-                            printer.line("try await \(call)(request: request, context: context)")
+                        // The handler the router keeps, written here with the service's method in it:
+                        // no closure (and no executor check after one) between router and service.
+                        let fields = requestFieldsArgument(renderFieldReader(method, into: &printer))
+                        printer.block("router.register(\(descriptor)) { transport, context, phase in") { printer in
+                            printer.line("let request: \(method.input) = try await RPCRouter.readRequest(transport, context, phase, \(fields))")
+                            printer.line("try await RPCRouter.finishUnary(transport, context, try await \(call)(request: request, context: context))")
                         }
                     case "clientStreaming":
                         printer.block("router.registerClientStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.input)>, context) in") { printer in
                             printer.line("try await \(call)(requests: requests, context: context)")
                         }
                     case "serverStreaming":
-                        let fields = renderFieldReader(method, into: &printer)
-                        printer.block("router.registerServerStreaming(\(descriptor)\(fields)) { (request: \(method.input), responses: RPCResponseWriter<\(method.output)>, context) in") { printer in
-                            printer.line("try await \(call)(request: request, responses: responses, context: context)")
-                        }
+                        let fields = requestFieldsArgument(renderFieldReader(method, into: &printer))
+                        renderRouted(
+                            descriptor, serve: "serveServerStreaming", fields: fields,
+                            parameters: "request: \(method.input), responses: RPCResponseWriter<\(method.output)>, context",
+                            call: "\(call)(request: request, responses: responses, context: context)", into: &printer
+                        )
                     default:
                         printer.block("router.registerBidirectionalStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.input)>, responses: RPCResponseWriter<\(method.output)>, context) in") { printer in
                             printer.line("try await \(call)(requests: requests, responses: responses, context: context)")
@@ -183,6 +188,23 @@ struct ServiceRenderer {
 
     /// `let <method>RequestFields = { request in ... }` for a method whose policy reads request
     /// fields; returns the registration's extra argument (empty when there is none).
+    /// A server-streaming method's registration: the handler the router keeps, written here,
+    /// hands the service's method to `RPCRouter.serveServerStreaming` as a closure literal.
+    private func renderRouted(
+        _ descriptor: String, serve: String, fields: String, parameters: String, call: String, into printer: inout CodePrinter
+    ) {
+        printer.block("router.register(\(descriptor)) { transport, context, phase in") { printer in
+            printer.block("try await RPCRouter.\(serve)(transport, context, phase, \(fields)) { (\(parameters)) in") { printer in
+                printer.line("try await \(call)")
+            }
+        }
+    }
+
+    /// `requestFields: …` for `RPCRouter.readRequest`: the reader `renderFieldReader` printed, or nil.
+    private func requestFieldsArgument(_ rendered: String) -> String {
+        rendered.isEmpty ? "requestFields: nil" : String(rendered.dropFirst(2))
+    }
+
     private func renderFieldReader(_ method: Method, into printer: inout CodePrinter) -> String {
         guard !method.fieldReaders.isEmpty else { return "" }
         let name = method.swiftName + "RequestFields"

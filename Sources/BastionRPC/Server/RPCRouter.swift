@@ -8,8 +8,9 @@ public struct RPCRouter: Sendable {
     /// Extracts the fields a method's policy names from its decoded request (generated code).
     public typealias RequestFields<Request> = @Sendable (Request) -> [String: RequestFieldValue]
 
-    /// A handler as the router keeps it: it also gets the interceptors' request phase.
-    @usableFromInline typealias RoutedHandler = nonisolated(nonsending) @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
+    /// A handler as the router keeps it: it also gets the interceptors' request phase. Generated
+    /// code writes these itself (see ``readRequest(_:_:_:requestFields:)``).
+    public typealias RoutedHandler = nonisolated(nonsending) @Sendable (any ServerCallTransport, ServerContext, RequestPhase) async throws -> Void
 
     /// A registered method as a call's path resolves to it: the transport looks it up once when
     /// the call arrives (for the method's deadline cap and the handler's context) and hands it
@@ -42,7 +43,10 @@ public struct RPCRouter: Sendable {
         }
     }
 
-    @usableFromInline mutating func register(_ method: MethodDescriptor, routed handler: @escaping RoutedHandler) {
+    /// Registers a handler that runs the interceptors' request phase itself: what generated code
+    /// registers, made of ``readRequest(_:_:_:requestFields:)`` and ``finishUnary(_:_:_:)``, or of
+    /// ``serveServerStreaming(_:_:_:requestFields:handler:)``.
+    public mutating func register(_ method: MethodDescriptor, routed handler: @escaping RoutedHandler) {
         routes[method.path] = Route(method: method, handler: handler)
     }
 
@@ -183,18 +187,8 @@ extension RPCRouter {
         handler: nonisolated(nonsending) @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         register(method) { transport, context, phase in
-            let request: Request
-            if let bytes = Self.readySingleRequest(transport, phase) {
-                request = try decodeRequest(bytes)
-            } else {
-                request = try await Self.singleRequest(transport, context, phase, requestFields)
-            }
-            let response = try await handler(request, context)
-            let message = response.serializedBytes()
-            let header = context.responseMetadata.nilIfEmpty
-            if !Self.finishOKIfReady(transport, context, header: header, message: message) {
-                try await Self.finishOK(transport, context, header: header, message: message)
-            }
+            let request: Request = try await Self.readRequest(transport, context, phase, requestFields: requestFields)
+            try await Self.finishUnary(transport, context, try await handler(request, context))
         }
     }
 
@@ -218,18 +212,7 @@ extension RPCRouter {
         handler: nonisolated(nonsending) @escaping @Sendable (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         register(method) { transport, context, phase in
-            let request: Request
-            if let bytes = Self.readySingleRequest(transport, phase) {
-                request = try decodeRequest(bytes)
-            } else {
-                request = try await Self.singleRequest(transport, context, phase, requestFields)
-            }
-            let latch = HeaderLatch()
-            try await handler(request, RPCResponseWriter(transport: transport, context: context, headerSent: latch), context)
-            let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
-            if !Self.finishOKIfReady(transport, context, header: header, message: nil) {
-                try await Self.finishOK(transport, context, header: header, message: nil)
-            }
+            try await Self.serveServerStreaming(transport, context, phase, requestFields: requestFields, handler: handler)
         }
     }
 
@@ -248,6 +231,54 @@ extension RPCRouter {
             )
             let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
             try await Self.finishOK(transport, context, header: header, message: nil)
+        }
+    }
+
+    /// The one request of a unary or server-streaming call. With ``finishUnary(_:_:_:)``, what a
+    /// generated unary handler is made of: it calls the service's method between the two itself,
+    /// so no closure (and no executor check after one: each return from an `await` costs one)
+    /// stands between the router and the service. Both are inlined there, and their `await`s
+    /// suspend only when the request or the socket is not ready.
+    @inlinable public nonisolated(nonsending) static func readRequest<Request: ProtobufMessage>(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        _ phase: RequestPhase,
+        requestFields: RequestFields<Request>?
+    ) async throws -> Request {
+        if let bytes = readySingleRequest(transport, phase) { return try decodeRequest(bytes) }
+        return try await singleRequest(transport, context, phase, requestFields)
+    }
+
+    /// Sends a unary call's response with the response header and the OK trailer (see
+    /// ``readRequest(_:_:_:requestFields:)``).
+    @inlinable public nonisolated(nonsending) static func finishUnary<Response: ProtobufMessage>(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        _ response: Response
+    ) async throws {
+        let message = response.serializedBytes()
+        let header = context.responseMetadata.nilIfEmpty
+        if !finishOKIfReady(transport, context, header: header, message: message) {
+            try await finishOK(transport, context, header: header, message: message)
+        }
+    }
+
+    /// Runs a server-streaming call: reads the one request, lets `handler` write the responses,
+    /// sends the OK trailer. Generated code calls it inside the handler it registers, with the
+    /// service's method as `handler`.
+    @inlinable public nonisolated(nonsending) static func serveServerStreaming<Request: ProtobufMessage, Response: ProtobufMessage>(
+        _ transport: any ServerCallTransport,
+        _ context: ServerContext,
+        _ phase: RequestPhase,
+        requestFields: RequestFields<Request>?,
+        handler: nonisolated(nonsending) (Request, RPCResponseWriter<Response>, ServerContext) async throws -> Void
+    ) async throws {
+        let request: Request = try await readRequest(transport, context, phase, requestFields: requestFields)
+        let latch = HeaderLatch()
+        try await handler(request, RPCResponseWriter(transport: transport, context: context, headerSent: latch), context)
+        let header = latch.take() ? context.responseMetadata.nilIfEmpty : nil
+        if !finishOKIfReady(transport, context, header: header, message: nil) {
+            try await finishOK(transport, context, header: header, message: nil)
         }
     }
 
@@ -317,7 +348,8 @@ extension RPCRouter {
 }
 
 /// The interceptors' `inspect` step, which the router's handlers run once they have a request.
-@usableFromInline struct RequestPhase: Sendable {
+/// Generated code only passes it on.
+public struct RequestPhase: Sendable {
     let interceptors: [any ServerInterceptor]
 
     init(interceptors: [any ServerInterceptor]) {

@@ -899,26 +899,33 @@ public protocol Bastion_Admin_V1_AdminService: Sendable {
 extension Bastion_Admin_V1_AdminService {
     /// Routes every method of `bastion.admin.v1.Admin` to this service.
     public func register(with router: inout RPCRouter) {
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.listMethods) { (request: Bastion_Admin_V1_ListMethodsRequest, context) in
-            try await self.listMethods(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.listMethods) { transport, context, phase in
+            let request: Bastion_Admin_V1_ListMethodsRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.listMethods(request: request, context: context))
         }
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.setMethodEnabled) { (request: Bastion_Admin_V1_SetMethodEnabledRequest, context) in
-            try await self.setMethodEnabled(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.setMethodEnabled) { transport, context, phase in
+            let request: Bastion_Admin_V1_SetMethodEnabledRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.setMethodEnabled(request: request, context: context))
         }
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.setProofOfWorkDifficulty) { (request: Bastion_Admin_V1_SetProofOfWorkDifficultyRequest, context) in
-            try await self.setProofOfWorkDifficulty(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.setProofOfWorkDifficulty) { transport, context, phase in
+            let request: Bastion_Admin_V1_SetProofOfWorkDifficultyRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.setProofOfWorkDifficulty(request: request, context: context))
         }
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.verifyAuditLog) { (request: Bastion_Admin_V1_VerifyAuditLogRequest, context) in
-            try await self.verifyAuditLog(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.verifyAuditLog) { transport, context, phase in
+            let request: Bastion_Admin_V1_VerifyAuditLogRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.verifyAuditLog(request: request, context: context))
         }
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.listAuditEntries) { (request: Bastion_Admin_V1_ListAuditEntriesRequest, context) in
-            try await self.listAuditEntries(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.listAuditEntries) { transport, context, phase in
+            let request: Bastion_Admin_V1_ListAuditEntriesRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.listAuditEntries(request: request, context: context))
         }
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.backup) { (request: Bastion_Admin_V1_BackupRequest, context) in
-            try await self.backup(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.backup) { transport, context, phase in
+            let request: Bastion_Admin_V1_BackupRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.backup(request: request, context: context))
         }
-        router.registerUnary(Bastion_Admin_V1_Admin.Method.getServerInfo) { (request: Bastion_Admin_V1_GetServerInfoRequest, context) in
-            try await self.getServerInfo(request: request, context: context)
+        router.register(Bastion_Admin_V1_Admin.Method.getServerInfo) { transport, context, phase in
+            let request: Bastion_Admin_V1_GetServerInfoRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.getServerInfo(request: request, context: context))
         }
     }
 }

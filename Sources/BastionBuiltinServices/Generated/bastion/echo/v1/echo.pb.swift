@@ -185,14 +185,17 @@ public protocol Bastion_Echo_V1_EchoService: Sendable {
 extension Bastion_Echo_V1_EchoService {
     /// Routes every method of `bastion.echo.v1.Echo` to this service.
     public func register(with router: inout RPCRouter) {
-        router.registerUnary(Bastion_Echo_V1_Echo.Method.`get`) { (request: Bastion_Echo_V1_EchoRequest, context) in
-            try await self.`get`(request: request, context: context)
+        router.register(Bastion_Echo_V1_Echo.Method.`get`) { transport, context, phase in
+            let request: Bastion_Echo_V1_EchoRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.`get`(request: request, context: context))
         }
         router.registerClientStreaming(Bastion_Echo_V1_Echo.Method.collect) { (requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>, context) in
             try await self.collect(requests: requests, context: context)
         }
-        router.registerServerStreaming(Bastion_Echo_V1_Echo.Method.expand) { (request: Bastion_Echo_V1_EchoRequest, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context) in
-            try await self.expand(request: request, responses: responses, context: context)
+        router.register(Bastion_Echo_V1_Echo.Method.expand) { transport, context, phase in
+            try await RPCRouter.serveServerStreaming(transport, context, phase, requestFields: nil) { (request: Bastion_Echo_V1_EchoRequest, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context) in
+                try await self.expand(request: request, responses: responses, context: context)
+            }
         }
         router.registerBidirectionalStreaming(Bastion_Echo_V1_Echo.Method.update) { (requests: RPCRequestStream<Bastion_Echo_V1_EchoRequest>, responses: RPCResponseWriter<Bastion_Echo_V1_EchoResponse>, context) in
             try await self.update(requests: requests, responses: responses, context: context)

@@ -146,8 +146,9 @@ public protocol Bastion_Health_V1_HealthService: Sendable {
 extension Bastion_Health_V1_HealthService {
     /// Routes every method of `bastion.health.v1.Health` to this service.
     public func register(with router: inout RPCRouter) {
-        router.registerUnary(Bastion_Health_V1_Health.Method.check) { (request: Bastion_Health_V1_CheckRequest, context) in
-            try await self.check(request: request, context: context)
+        router.register(Bastion_Health_V1_Health.Method.check) { transport, context, phase in
+            let request: Bastion_Health_V1_CheckRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.check(request: request, context: context))
         }
     }
 }

@@ -802,11 +802,13 @@ public protocol Bastion_Auth_V1_AuthService: Sendable {
 extension Bastion_Auth_V1_AuthService {
     /// Routes every method of `bastion.auth.v1.Auth` to this service.
     public func register(with router: inout RPCRouter) {
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.initiateRegistration) { (request: Bastion_Auth_V1_InitiateRegistrationRequest, context) in
-            try await self.initiateRegistration(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.initiateRegistration) { transport, context, phase in
+            let request: Bastion_Auth_V1_InitiateRegistrationRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.initiateRegistration(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.finishRegistration) { (request: Bastion_Auth_V1_FinishRegistrationRequest, context) in
-            try await self.finishRegistration(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.finishRegistration) { transport, context, phase in
+            let request: Bastion_Auth_V1_FinishRegistrationRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.finishRegistration(request: request, context: context))
         }
         // The request fields that LoginStart's policy checks.
         let loginStartRequestFields: RPCRouter.RequestFields<Bastion_Auth_V1_LoginStartRequest> = { request in
@@ -814,17 +816,21 @@ extension Bastion_Auth_V1_AuthService {
             fields["user_id"] = .string(request.userId)
             return fields
         }
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.loginStart, requestFields: loginStartRequestFields) { (request: Bastion_Auth_V1_LoginStartRequest, context) in
-            try await self.loginStart(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.loginStart) { transport, context, phase in
+            let request: Bastion_Auth_V1_LoginStartRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: loginStartRequestFields)
+            try await RPCRouter.finishUnary(transport, context, try await self.loginStart(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.loginFinish) { (request: Bastion_Auth_V1_LoginFinishRequest, context) in
-            try await self.loginFinish(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.loginFinish) { transport, context, phase in
+            let request: Bastion_Auth_V1_LoginFinishRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.loginFinish(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.whoAmI) { (request: Bastion_Auth_V1_WhoAmIRequest, context) in
-            try await self.whoAmI(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.whoAmI) { transport, context, phase in
+            let request: Bastion_Auth_V1_WhoAmIRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.whoAmI(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.logout) { (request: Bastion_Auth_V1_LogoutRequest, context) in
-            try await self.logout(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.logout) { transport, context, phase in
+            let request: Bastion_Auth_V1_LogoutRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.logout(request: request, context: context))
         }
         // The request fields that DeleteAccount's policy checks.
         let deleteAccountRequestFields: RPCRouter.RequestFields<Bastion_Auth_V1_DeleteAccountRequest> = { request in
@@ -832,8 +838,9 @@ extension Bastion_Auth_V1_AuthService {
             fields["user_id"] = .string(request.userId)
             return fields
         }
-        router.registerUnary(Bastion_Auth_V1_Auth.Method.deleteAccount, requestFields: deleteAccountRequestFields) { (request: Bastion_Auth_V1_DeleteAccountRequest, context) in
-            try await self.deleteAccount(request: request, context: context)
+        router.register(Bastion_Auth_V1_Auth.Method.deleteAccount) { transport, context, phase in
+            let request: Bastion_Auth_V1_DeleteAccountRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: deleteAccountRequestFields)
+            try await RPCRouter.finishUnary(transport, context, try await self.deleteAccount(request: request, context: context))
         }
     }
 }

@@ -1523,59 +1523,77 @@ public protocol Bastion_Auth_V1_TwoFactorService: Sendable {
 extension Bastion_Auth_V1_TwoFactorService {
     /// Routes every method of `bastion.auth.v1.TwoFactor` to this service.
     public func register(with router: inout RPCRouter) {
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.enrollTotp) { (request: Bastion_Auth_V1_EnrollTotpRequest, context) in
-            try await self.enrollTotp(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.enrollTotp) { transport, context, phase in
+            let request: Bastion_Auth_V1_EnrollTotpRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.enrollTotp(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.confirmTotp) { (request: Bastion_Auth_V1_ConfirmTotpRequest, context) in
-            try await self.confirmTotp(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.confirmTotp) { transport, context, phase in
+            let request: Bastion_Auth_V1_ConfirmTotpRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.confirmTotp(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.listFactors) { (request: Bastion_Auth_V1_ListFactorsRequest, context) in
-            try await self.listFactors(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.listFactors) { transport, context, phase in
+            let request: Bastion_Auth_V1_ListFactorsRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.listFactors(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.removeFactor) { (request: Bastion_Auth_V1_RemoveFactorRequest, context) in
-            try await self.removeFactor(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.removeFactor) { transport, context, phase in
+            let request: Bastion_Auth_V1_RemoveFactorRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.removeFactor(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.generateRecoveryCodes) { (request: Bastion_Auth_V1_GenerateRecoveryCodesRequest, context) in
-            try await self.generateRecoveryCodes(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.generateRecoveryCodes) { transport, context, phase in
+            let request: Bastion_Auth_V1_GenerateRecoveryCodesRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.generateRecoveryCodes(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.initiateTwoFactor) { (request: Bastion_Auth_V1_InitiateTwoFactorRequest, context) in
-            try await self.initiateTwoFactor(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.initiateTwoFactor) { transport, context, phase in
+            let request: Bastion_Auth_V1_InitiateTwoFactorRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.initiateTwoFactor(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.solveChallenge) { (request: Bastion_Auth_V1_SolveChallengeRequest, context) in
-            try await self.solveChallenge(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.solveChallenge) { transport, context, phase in
+            let request: Bastion_Auth_V1_SolveChallengeRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.solveChallenge(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.enrollChannel) { (request: Bastion_Auth_V1_EnrollChannelRequest, context) in
-            try await self.enrollChannel(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.enrollChannel) { transport, context, phase in
+            let request: Bastion_Auth_V1_EnrollChannelRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.enrollChannel(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.resendEnrollmentCode) { (request: Bastion_Auth_V1_ResendEnrollmentCodeRequest, context) in
-            try await self.resendEnrollmentCode(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.resendEnrollmentCode) { transport, context, phase in
+            let request: Bastion_Auth_V1_ResendEnrollmentCodeRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.resendEnrollmentCode(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.confirmChannel) { (request: Bastion_Auth_V1_ConfirmChannelRequest, context) in
-            try await self.confirmChannel(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.confirmChannel) { transport, context, phase in
+            let request: Bastion_Auth_V1_ConfirmChannelRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.confirmChannel(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.sendChallengeCode) { (request: Bastion_Auth_V1_SendChallengeCodeRequest, context) in
-            try await self.sendChallengeCode(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.sendChallengeCode) { transport, context, phase in
+            let request: Bastion_Auth_V1_SendChallengeCodeRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.sendChallengeCode(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.addSecurityQuestion) { (request: Bastion_Auth_V1_AddSecurityQuestionRequest, context) in
-            try await self.addSecurityQuestion(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.addSecurityQuestion) { transport, context, phase in
+            let request: Bastion_Auth_V1_AddSecurityQuestionRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.addSecurityQuestion(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.issueAccessCode) { (request: Bastion_Auth_V1_IssueAccessCodeRequest, context) in
-            try await self.issueAccessCode(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.issueAccessCode) { transport, context, phase in
+            let request: Bastion_Auth_V1_IssueAccessCodeRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.issueAccessCode(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.redeemAccessCode) { (request: Bastion_Auth_V1_RedeemAccessCodeRequest, context) in
-            try await self.redeemAccessCode(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.redeemAccessCode) { transport, context, phase in
+            let request: Bastion_Auth_V1_RedeemAccessCodeRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.redeemAccessCode(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyRegistration) { (request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest, context) in
-            try await self.beginPasskeyRegistration(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyRegistration) { transport, context, phase in
+            let request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.beginPasskeyRegistration(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyRegistration) { (request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest, context) in
-            try await self.finishPasskeyRegistration(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyRegistration) { transport, context, phase in
+            let request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.finishPasskeyRegistration(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyAssertion) { (request: Bastion_Auth_V1_BeginPasskeyAssertionRequest, context) in
-            try await self.beginPasskeyAssertion(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.beginPasskeyAssertion) { transport, context, phase in
+            let request: Bastion_Auth_V1_BeginPasskeyAssertionRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.beginPasskeyAssertion(request: request, context: context))
         }
-        router.registerUnary(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyAssertion) { (request: Bastion_Auth_V1_FinishPasskeyAssertionRequest, context) in
-            try await self.finishPasskeyAssertion(request: request, context: context)
+        router.register(Bastion_Auth_V1_TwoFactor.Method.finishPasskeyAssertion) { transport, context, phase in
+            let request: Bastion_Auth_V1_FinishPasskeyAssertionRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.finishPasskeyAssertion(request: request, context: context))
         }
     }
 }

@@ -620,8 +620,9 @@ public protocol Bastion_Queue_V1_QueueService: Sendable {
 extension Bastion_Queue_V1_QueueService {
     /// Routes every method of `bastion.queue.v1.Queue` to this service.
     public func register(with router: inout RPCRouter) {
-        router.registerUnary(Bastion_Queue_V1_Queue.Method.getKeyPackages) { (request: Bastion_Queue_V1_GetKeyPackagesRequest, context) in
-            try await self.getKeyPackages(request: request, context: context)
+        router.register(Bastion_Queue_V1_Queue.Method.getKeyPackages) { transport, context, phase in
+            let request: Bastion_Queue_V1_GetKeyPackagesRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: nil)
+            try await RPCRouter.finishUnary(transport, context, try await self.getKeyPackages(request: request, context: context))
         }
         // The request fields that Enqueue's policy checks.
         let enqueueRequestFields: RPCRouter.RequestFields<Bastion_Queue_V1_EnqueueRequest> = { request in
@@ -630,8 +631,9 @@ extension Bastion_Queue_V1_QueueService {
             if let value = request.envelope { fields["envelope"] = .sealedEnvelope(value) }
             return fields
         }
-        router.registerUnary(Bastion_Queue_V1_Queue.Method.enqueue, requestFields: enqueueRequestFields) { (request: Bastion_Queue_V1_EnqueueRequest, context) in
-            try await self.enqueue(request: request, context: context)
+        router.register(Bastion_Queue_V1_Queue.Method.enqueue) { transport, context, phase in
+            let request: Bastion_Queue_V1_EnqueueRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: enqueueRequestFields)
+            try await RPCRouter.finishUnary(transport, context, try await self.enqueue(request: request, context: context))
         }
         // The request fields that Dequeue's policy checks.
         let dequeueRequestFields: RPCRouter.RequestFields<Bastion_Queue_V1_DequeueRequest> = { request in
@@ -639,8 +641,9 @@ extension Bastion_Queue_V1_QueueService {
             fields["queue_id"] = .string(request.queueId)
             return fields
         }
-        router.registerUnary(Bastion_Queue_V1_Queue.Method.dequeue, requestFields: dequeueRequestFields) { (request: Bastion_Queue_V1_DequeueRequest, context) in
-            try await self.dequeue(request: request, context: context)
+        router.register(Bastion_Queue_V1_Queue.Method.dequeue) { transport, context, phase in
+            let request: Bastion_Queue_V1_DequeueRequest = try await RPCRouter.readRequest(transport, context, phase, requestFields: dequeueRequestFields)
+            try await RPCRouter.finishUnary(transport, context, try await self.dequeue(request: request, context: context))
         }
         // The request fields that Listen's policy checks.
         let listenRequestFields: RPCRouter.RequestFields<Bastion_Queue_V1_ListenRequest> = { request in
@@ -648,8 +651,10 @@ extension Bastion_Queue_V1_QueueService {
             fields["queue_id"] = .string(request.queueId)
             return fields
         }
-        router.registerServerStreaming(Bastion_Queue_V1_Queue.Method.listen, requestFields: listenRequestFields) { (request: Bastion_Queue_V1_ListenRequest, responses: RPCResponseWriter<Bastion_Queue_V1_QueuedMessage>, context) in
-            try await self.listen(request: request, responses: responses, context: context)
+        router.register(Bastion_Queue_V1_Queue.Method.listen) { transport, context, phase in
+            try await RPCRouter.serveServerStreaming(transport, context, phase, requestFields: listenRequestFields) { (request: Bastion_Queue_V1_ListenRequest, responses: RPCResponseWriter<Bastion_Queue_V1_QueuedMessage>, context) in
+                try await self.listen(request: request, responses: responses, context: context)
+            }
         }
     }
 }
