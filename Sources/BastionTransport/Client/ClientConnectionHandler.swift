@@ -231,31 +231,30 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             receiveWindow: settings.initialStreamWindow,
             sendWindow: flow.peerSettings.initialStreamWindow
         )
+        streams[id] = stream
         if metadata.isEmpty, timeout == nil {
-            streams[id] = stream
             if plainHeader?.path != path {
                 var header = RPCCallHeader()
                 header.method = path
                 plainHeader = (path, header.serializedBytes())
             }
             flow.outbound.writeFrame(.headers, streamID: id, payload: plainHeader!.bytes)
-            return .success(stream)
-        }
-        var header = RPCCallHeader()
-        header.method = path
-        header.metadata = metadata.entries
-        if let timeout {
-            header.timeoutMillis = UInt64(max(1, (timeout / .milliseconds(1)).rounded(.up)))
-            // The server ends the call at its deadline; this is the client's own guard.
-            stream.deadlineTimer = eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
-                guard let self, self.streams[id] === stream else { return }
-                self.flow.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
-                self.end(stream, CallOutcome(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
-                self.flushOutbound()
+        } else {
+            var header = RPCCallHeader()
+            header.method = path
+            header.metadata = metadata.entries
+            if let timeout {
+                header.timeoutMillis = UInt64(max(1, (timeout / .milliseconds(1)).rounded(.up)))
+                // The server ends the call at its deadline; this is the client's own guard.
+                stream.deadlineTimer = eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
+                    guard let self, self.streams[id] === stream else { return }
+                    self.flow.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
+                    self.end(stream, CallOutcome(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
+                    self.flushOutbound()
+                }
             }
+            flow.outbound.writeFrame(.headers, streamID: id, message: header)
         }
-        streams[id] = stream
-        flow.outbound.writeFrame(.headers, streamID: id, message: header)
         // The request usually follows at once; its send flushes both frames together.
         return .success(stream)
     }

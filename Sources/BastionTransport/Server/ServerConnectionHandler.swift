@@ -1,5 +1,9 @@
 import BastionProtobuf
 import BastionRPC
+import BastionTLS
+import Logging
+public import NIOCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -7,9 +11,6 @@ import BastionRPC
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import BastionTLS
-import Logging
-public import NIOCore
 
 /// How a server connection behaves; see docs/PROTOCOL.md for the limits.
 public struct ServerConnectionConfiguration: Sendable {
