@@ -45,8 +45,9 @@ import Testing
     }
 
     /// Feeds `bytes` in reads of `chunk` bytes, each from a buffer that is overwritten right after
-    /// the read as the TLS handler's reused buffer is, and collects the frames.
-    static func split(_ bytes: [UInt8], chunk: Int) throws -> [(FrameHeader, [UInt8])] {
+    /// the read as the TLS handler's reused buffer is, and collects the frames: with ``FrameDecoder/next()``,
+    /// or with ``FrameDecoder/forEachFrame(_:)`` stopping after every `stopEvery`-th frame (0: never).
+    static func split(_ bytes: [UInt8], chunk: Int, stopEvery: Int? = nil) throws -> [(FrameHeader, [UInt8])] {
         var decoder = FrameDecoder(limits: limits)
         var frames: [(FrameHeader, [UInt8])] = []
         var reused = ByteBuffer()
@@ -56,8 +57,21 @@ import Testing
             reused.clear()
             reused.writeBytes(bytes[offset..<end])
             decoder.append(reused)
-            while let frame = try decoder.next() {
-                frames.append((frame.header, Array(frame.payload.readableBytesView)))
+            if let stopEvery {
+                // Called again after a stop until every whole frame of this read is taken.
+                var stopped = true
+                while stopped {
+                    stopped = false
+                    try decoder.forEachFrame { frame in
+                        frames.append((frame.header, Array(frame.payload.readableBytesView)))
+                        stopped = stopEvery > 0 && frames.count % stopEvery == 0
+                        return !stopped
+                    }
+                }
+            } else {
+                while let frame = try decoder.next() {
+                    frames.append((frame.header, Array(frame.payload.readableBytesView)))
+                }
             }
             // What the TLS handler does with its buffer at the next read.
             reused.clear()
@@ -71,6 +85,17 @@ import Testing
     func splitsTheSameFramesWhateverTheReads(chunk: Int) throws {
         let (bytes, expected) = Self.stream(count: 60, seed: UInt64(chunk))
         let frames = try Self.split(bytes, chunk: chunk)
+        #expect(frames.count == expected.count)
+        for (got, want) in zip(frames, expected) {
+            #expect(got.0 == want.0)
+            #expect(got.1 == want.1)
+        }
+    }
+
+    @Test(arguments: [(1, 0), (7, 0), (100, 3), (4106, 1), (4106, 5), (1 << 30, 0), (1 << 30, 7)])
+    func handsOverTheSameFramesWhereverItStops(chunk: Int, stopEvery: Int) throws {
+        let (bytes, expected) = Self.stream(count: 60, seed: UInt64(chunk + stopEvery))
+        let frames = try Self.split(bytes, chunk: chunk, stopEvery: stopEvery)
         #expect(frames.count == expected.count)
         for (got, want) in zip(frames, expected) {
             #expect(got.0 == want.0)

@@ -135,7 +135,7 @@ public struct RPCRouter: Sendable {
         onUnexpectedError: @Sendable (any Error) -> Void
     ) async {
         do {
-            try await transport.send(header: nil, message: nil, trailer: Self.okTrailer(context))
+            try await transport.send(header: nil, message: nil, trailer: .ok(metadata: context.trailerMetadata))
         } catch {
             await fail(transport, context, error, onUnexpectedError: onUnexpectedError)
         }
@@ -324,7 +324,7 @@ extension RPCRouter {
         message: [UInt8]?
     ) async throws(RPCError) {
         guard context.holdsOKTrailer else {
-            try await transport.send(header: header, message: message, trailer: okTrailer(context))
+            try await transport.send(header: header, message: message, trailer: .ok(metadata: context.trailerMetadata))
             return
         }
         context.heldOKTrailer = true
@@ -337,13 +337,7 @@ extension RPCRouter {
     /// and the transport can send at once; false (nothing sent) otherwise.
     @usableFromInline static func finishOKIfReady(_ transport: any ServerCallTransport, _ context: ServerContext, header: Metadata?, message: [UInt8]?) -> Bool {
         guard !context.holdsOKTrailer else { return false }
-        return transport.sendIfReady(header: header, message: message, trailer: okTrailer(context))
-    }
-
-    static func okTrailer(_ context: ServerContext) -> RPCCallTrailer {
-        var trailer = RPCCallTrailer()
-        trailer.metadata = context.trailerMetadata.entries
-        return trailer
+        return transport.sendOKIfReady(header: header, message: message, trailerMetadata: context.trailerMetadata)
     }
 }
 

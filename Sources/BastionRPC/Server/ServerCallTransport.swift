@@ -26,10 +26,21 @@ public protocol ServerCallTransport: Sendable {
     /// control, a full socket, the call's end, or a transport that cannot tell). The default
     /// answers false.
     func sendIfReady(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> Bool
+
+    /// ``sendIfReady(header:message:trailer:)`` with the OK trailer that carries
+    /// `trailerMetadata`: how nearly every successful call ends. A transport can write that
+    /// trailer without building the message (with no metadata it is an empty frame), and the
+    /// caller passes one reference instead of a trailer; the default builds the trailer and calls
+    /// `sendIfReady`.
+    func sendOKIfReady(header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) -> Bool
 }
 
 extension ServerCallTransport {
     public func takeOnlyRequestIfReady() -> [UInt8]? { nil }
 
     public func sendIfReady(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> Bool { false }
+
+    public func sendOKIfReady(header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) -> Bool {
+        sendIfReady(header: header, message: message, trailer: .ok(metadata: trailerMetadata))
+    }
 }

@@ -78,8 +78,17 @@ public final class ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     public let peer: RPCPeer
 
-    private let responseState = Mutex<(header: Metadata, trailer: Metadata)>((Metadata(), Metadata()))
-    private let callState = Mutex<(principal: RPCPrincipal?, attachments: [ObjectIdentifier: any Sendable])>((nil, [:]))
+    /// What handlers and interceptors set during the call, under one lock. A struct, not tuples:
+    /// a tuple in a `Mutex` is destroyed through the run time's generic tuple code, at every
+    /// call's end.
+    private struct CallState {
+        var header = Metadata()
+        var trailer = Metadata()
+        var principal: RPCPrincipal?
+        var attachments: [ObjectIdentifier: any Sendable] = [:]
+    }
+
+    private let state = Mutex(CallState())
     /// ``holdsOKTrailer`` and ``heldOKTrailer``: read on every call, so kept as flags rather than
     /// attachments (a dictionary lookup and a dynamic cast each).
     fileprivate let trailerFlags = Atomic<UInt8>(0)
@@ -93,28 +102,28 @@ public final class ServerContext: Sendable {
 
     /// Metadata sent in the response header (before the first response message).
     public var responseMetadata: Metadata {
-        get { responseState.withLock { $0.header } }
-        set { responseState.withLock { $0.header = newValue } }
+        get { state.withLock { $0.header } }
+        set { state.withLock { $0.header = newValue } }
     }
 
     /// Metadata sent in the trailer, when the call ends.
     public var trailerMetadata: Metadata {
-        get { responseState.withLock { $0.trailer } }
-        set { responseState.withLock { $0.trailer = newValue } }
+        get { state.withLock { $0.trailer } }
+        set { state.withLock { $0.trailer = newValue } }
     }
 
     /// Who the caller was established to be (by the policy engine's authentication step); nil for
     /// anonymous callers.
     public var principal: RPCPrincipal? {
-        get { callState.withLock { $0.principal } }
-        set { callState.withLock { $0.principal = newValue } }
+        get { state.withLock { $0.principal } }
+        set { state.withLock { $0.principal = newValue } }
     }
 
     /// Per-call values that interceptors pass to each other or to handlers, keyed by a type (its
     /// `Value` is what is stored), so that modules cannot collide.
     public subscript<Key: ServerContextKey>(_ key: Key.Type) -> Key.Value? {
-        get { callState.withLock { $0.attachments[ObjectIdentifier(key)] as? Key.Value } }
-        set { callState.withLock { $0.attachments[ObjectIdentifier(key)] = newValue } }
+        get { state.withLock { $0.attachments[ObjectIdentifier(key)] as? Key.Value } }
+        set { state.withLock { $0.attachments[ObjectIdentifier(key)] = newValue } }
     }
 }
 

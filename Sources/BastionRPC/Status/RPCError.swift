@@ -81,6 +81,15 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension RPCCallTrailer {
+    /// The trailer of a call that succeeded, with the handler's trailer metadata.
+    public static func ok(metadata: Metadata) -> RPCCallTrailer {
+        var trailer = RPCCallTrailer()
+        trailer.metadata = metadata.entries
+        return trailer
+    }
+}
+
 extension RPCError {
     /// The trailer that carries this error.
     public var trailer: RPCCallTrailer {

@@ -19,10 +19,12 @@ public import NIOCore
 public final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
     public let eventLoop: any EventLoop
 
-    // Touched only on the event loop's thread.
-    private var localJobs: [UnownedJob] = []
-    private var runningJobs: [UnownedJob] = []
-    private var localRunScheduled = false
+    // Touched only on the event loop's thread, and never two accesses at once (a job that runs
+    // may enqueue, which appends to `localJobs` while `runningJobs` is read), so the run-time
+    // exclusivity check, one per enqueued job, is switched off.
+    @exclusivity(unchecked) private var localJobs: [UnownedJob] = []
+    @exclusivity(unchecked) private var runningJobs: [UnownedJob] = []
+    @exclusivity(unchecked) private var localRunScheduled = false
 
     public init(_ eventLoop: any EventLoop) {
         self.eventLoop = eventLoop

@@ -48,18 +48,8 @@ struct StreamQueue<Element> {
         popFirst()
     }
 
-    /// Changes the first element in place.
-    mutating func updateFirst(_ body: (inout Element) -> Void) {
-        guard count > 0 else { return }
-        body(&head!)
-    }
-
-    /// Changes the last element in place.
-    mutating func updateLast(_ body: (inout Element) -> Void) {
-        if tailStart < tail.count {
-            body(&tail[tail.count - 1])
-        } else if count > 0 {
-            body(&head!)
-        }
+    /// The element appended last (the first when it is alone).
+    var last: Element? {
+        tailStart < tail.count ? tail[tail.count - 1] : head
     }
 }

@@ -34,21 +34,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     private let configuration: ServerConnectionConfiguration
     private let routeLookup: @Sendable (String) -> RPCRouter.Route?
-    /// The path of the last call and the route it named (the router's routes never change).
-    @exclusivity(unchecked) private var lastRoute: LastRoute?
+    /// The path of the last call, with the route it named.
+    @exclusivity(unchecked) private var lastPath: CallPath?
     /// ``ServerConnectionConfiguration/maxCallDuration``, in nanoseconds.
     private let maxCallNanoseconds: Int64
     private let logger: Logger
     private let waitsForTLS: Bool
 
+    // The handler's state lives on the event loop, and no mutating access to it calls out of
+    // this file (NIO's writes go through `flushOutbound`, after `flow` is let go), so the run-time
+    // exclusivity checks of the properties a call touches are switched off
+    // (`@exclusivity(unchecked)`): each cost about 100 instructions.
     /// Cleared when the handler leaves the pipeline: the context holds the handler, so keeping it
     /// would make a cycle, and every closed connection's handler and streams would leak.
-    private var context: ChannelHandlerContext?
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
     /// The connection's event loop, which outlives the pipeline.
-    private var eventLoop: (any EventLoop)!
-    // The state below lives on the event loop, and no mutating access to it calls out of this
-    // file (NIO's writes go through `flushOutbound`, after `flow` is let go), so the run-time
-    // exclusivity checks of the busiest properties are switched off (`@exclusivity(unchecked)`).
+    @exclusivity(unchecked) private var eventLoop: (any EventLoop)!
     @exclusivity(unchecked) private var streams = StreamTable<ServerStream>()
     /// The stream opened last while it is open: the MESSAGE and HALF_CLOSE frames that follow a
     /// call's HEADERS find it without a lookup in ``streams``. A stream is in the table exactly
@@ -56,16 +57,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     @exclusivity(unchecked) private var lastOpened: ServerStream?
     @exclusivity(unchecked) private var lastStreamID: UInt32 = 0
     @exclusivity(unchecked) var flow: ConnectionFlow
-    private var peer = RPCPeer(address: "unknown", ipAddress: nil)
+    @exclusivity(unchecked) private var peer = RPCPeer(address: "unknown", ipAddress: nil)
     /// Splits the client's bytes into frames, checking each header before buffering its payload.
     @exclusivity(unchecked) private var decoder: FrameDecoder
-    private var settingsSent = false
+    @exclusivity(unchecked) private var settingsSent = false
     @exclusivity(unchecked) private var draining = false
     @exclusivity(unchecked) private var closing = false
     @exclusivity(unchecked) var flushScheduled = false
     var outputContext: ChannelHandlerContext? { context }
-    private var deadlineTimer: Scheduled<Void>?
-    private var deadlineTimerAt: NIODeadline?
+    @exclusivity(unchecked) private var deadlineTimer: Scheduled<Void>?
+    @exclusivity(unchecked) private var deadlineTimerAt: NIODeadline?
     /// Calls that arrived and the connection's task has not taken yet, the task waiting for the
     /// next one, and whether no more will come (the connection closed).
     @exclusivity(unchecked) private var arrivedCalls = StreamQueue<ServerStream>()
@@ -140,8 +141,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         guard !closing else { return }
         decoder.append(unwrapInboundIn(data))
         do {
-            while !closing, let frame = try decoder.next() {
+            try decoder.forEachFrame { frame in
                 handle(frame)
+                return !closing
             }
         } catch {
             framingError(error)
@@ -245,7 +247,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             return
         }
         lastStreamID = id
-        guard let header = readCallHeader(frame) else { return }
+        var timeoutMillis: UInt64 = 0
+        var metadataEntries: [RPCMetadataEntry] = []
+        guard let callPath = readCallHeader(frame, timeoutMillis: &timeoutMillis, metadata: &metadataEntries) else { return }
         if draining {
             let error = RPCError(code: .unavailable, message: "the server is shutting down", retryAfter: configuration.drainRetryAfter)
             writeTrailer(id, error.trailer)
@@ -260,11 +264,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             return
         }
         let metadata: Metadata
-        if header.metadata.isEmpty {
+        if metadataEntries.isEmpty {
             metadata = Metadata()
         } else {
             do {
-                metadata = try Metadata(validating: header.metadata)
+                metadata = try Metadata(validating: metadataEntries)
             } catch {
                 writeTrailer(id, error.trailer)
                 return
@@ -272,13 +276,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
         // In nanoseconds: `Duration`'s arithmetic and comparisons go through its 128-bit
         // components, which cost more than the rest of the deadline's bookkeeping.
-        var timeout = min(maxCallNanoseconds, header.maxNanoseconds)
-        if header.timeoutMillis > 0 {
-            let (nanoseconds, overflow) = Int64(clamping: header.timeoutMillis).multipliedReportingOverflow(by: 1_000_000)
+        var timeout = min(maxCallNanoseconds, callPath.maxNanoseconds)
+        if timeoutMillis > 0 {
+            let (nanoseconds, overflow) = Int64(clamping: timeoutMillis).multipliedReportingOverflow(by: 1_000_000)
             timeout = min(timeout, overflow ? .max : nanoseconds)
         }
-        let route = header.route
-        let method = route?.method ?? MethodDescriptor(service: "", method: header.path, kind: .unary)
+        let route = callPath.route
+        let method = route?.method ?? MethodDescriptor(service: "", method: callPath.path, kind: .unary)
         let context = ServerContext(
             method: method,
             requestMetadata: metadata,
@@ -287,7 +291,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         )
         let stream = ServerStream(
             id: id,
-            path: header.path,
+            path: callPath.path,
             route: route,
             context: context,
             eventLoop: eventLoop,
@@ -306,40 +310,42 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         arrivedCalls.append(stream)
     }
 
-    /// What the connection needs of a call's header.
-    private struct CallHeader {
-        var path: String
-        var route: RPCRouter.Route?
-        var timeoutMillis: UInt64
-        var metadata: [RPCMetadataEntry]
-        /// The method's own cap on a call's duration (``MethodDescriptor/maxDuration``), in
-        /// nanoseconds; `.max` when it has none.
-        var maxNanoseconds: Int64
-    }
-
-    /// The path of the connection's last call, as a `String` and as UTF-8, and what it names
-    /// (the router's routes never change).
-    private struct LastRoute {
+    /// A method path as calls name it, with what the connection needs of it: the path as a
+    /// `String` and as UTF-8, what it names (the router's routes never change), and the method's
+    /// own cap on a call's duration (``MethodDescriptor/maxDuration``) in nanoseconds (`.max`
+    /// when it has none). A class: the connection keeps the last one, and every call's header
+    /// passes one around, at the cost of a reference count rather than a copy of each field.
+    private final class CallPath {
         let path: String
         let pathBytes: [UInt8]
         let route: RPCRouter.Route?
         let maxNanoseconds: Int64
+
+        init(_ path: String, route: RPCRouter.Route?) {
+            self.path = path
+            self.pathBytes = Array(path.utf8)
+            self.route = route
+            self.maxNanoseconds = route?.method.maxDuration?.clampedNanoseconds ?? .max
+        }
     }
 
-    /// The call's header, or nil (the connection failed) when it is malformed. A connection's
-    /// calls mostly name the method of the call before and carry no metadata: such a header is
-    /// read in place, its path compared with that call's bytes, so no `String` is made and no
-    /// hash taken; any other is decoded whole.
-    private func readCallHeader(_ frame: InboundFrame) -> CallHeader? {
-        if let lastRoute,
-           let timeout = frame.payload.withUnsafeReadableBytes({ Self.timeoutOfRepeatedCall($0, path: lastRoute.pathBytes) }) {
-            return CallHeader(path: lastRoute.path, route: lastRoute.route, timeoutMillis: timeout, metadata: [], maxNanoseconds: lastRoute.maxNanoseconds)
+    /// Reads a call's header: its path, and into `timeoutMillis` and `metadata` the rest; nil
+    /// (the connection failed) when it is malformed. A connection's calls mostly name the method
+    /// of the call before and carry no metadata: such a header is read in place, its path
+    /// compared with that call's bytes, so no `String` is made and no hash taken; any other is
+    /// decoded whole.
+    private func readCallHeader(_ frame: InboundFrame, timeoutMillis: inout UInt64, metadata: inout [RPCMetadataEntry]) -> CallPath? {
+        if let lastPath,
+           let timeout = frame.payload.withUnsafeReadableBytes({ Self.timeoutOfRepeatedCall($0, path: lastPath.pathBytes) }) {
+            timeoutMillis = timeout
+            return lastPath
         }
         guard let header = decode(RPCCallHeader.self, frame) else { return nil }
-        let route = routeLookup(header.method)
-        let maxNanoseconds = route?.method.maxDuration?.clampedNanoseconds ?? .max
-        lastRoute = LastRoute(path: header.method, pathBytes: Array(header.method.utf8), route: route, maxNanoseconds: maxNanoseconds)
-        return CallHeader(path: header.method, route: route, timeoutMillis: header.timeoutMillis, metadata: header.metadata, maxNanoseconds: maxNanoseconds)
+        let path = CallPath(header.method, route: routeLookup(header.method))
+        lastPath = path
+        timeoutMillis = header.timeoutMillis
+        metadata = header.metadata
+        return path
     }
 
     /// The timeout of an encoded `CallHeader` that holds the method `path` (UTF-8) and at most a
@@ -590,10 +596,38 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         return .wait(heldBack(stream))
     }
 
+    /// Ends a call with its last response and the OK trailer, once ``sendsWithoutWaiting(_:bytes:)``
+    /// said they go out at once: ``send(_:header:message:trailer:)`` without a trailer message to
+    /// build, copy and encode. With no trailer metadata, the OK trailer is a frame header alone.
+    func sendOK(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) {
+        if let header {
+            var response = RPCResponseHeader()
+            response.metadata = header.entries
+            flow.outbound.writeFrame(.headers, streamID: stream.id, message: response)
+        }
+        var sent = 0
+        if let message, !writeMessage(message, sent: &sent, on: stream) {
+            assertionFailure("a send that could go out at once was held back")
+            // The rest goes out with credit, the trailer behind it.
+            stream.pendingSends.append(
+                PendingSend(message: message, sent: sent, endStream: true, trailer: .ok(metadata: trailerMetadata))
+            )
+            scheduleFlush()
+            return
+        }
+        if trailerMetadata.isEmpty {
+            flow.outbound.writeFrameHeader(FrameHeader(payloadLength: 0, type: .trailers, flags: [], streamID: stream.id))
+        } else {
+            flow.outbound.writeFrame(.trailers, streamID: stream.id, message: RPCCallTrailer.ok(metadata: trailerMetadata))
+        }
+        finished(stream)
+        scheduleFlush()
+    }
+
     /// A promise for the send that flow control or the socket held back, the last in the queue.
     private func heldBack(_ stream: ServerStream) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
-        stream.pendingSends.updateLast { $0.promise = promise }
+        stream.pendingSends.last?.promise = promise
         return promise.futureResult
     }
 
@@ -615,16 +649,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     /// Writes what flow control and the socket allow of the stream's pending sends.
     private func drainSends(_ stream: ServerStream) {
-        while var pending = stream.pendingSends.first {
+        while let pending = stream.pendingSends.first {
             if let header = pending.header {
                 flow.outbound.writeFrame(.headers, streamID: stream.id, message: header)
                 pending.header = nil
             }
             if let message = pending.message {
-                guard writeMessage(message, sent: &pending.sent, on: stream) else {
-                    stream.pendingSends.updateFirst { $0 = pending }
-                    return
-                }
+                var sent = pending.sent
+                defer { pending.sent = sent }
+                guard writeMessage(message, sent: &sent, on: stream) else { return }
             }
             stream.pendingSends.removeFirst()
             if let trailer = pending.trailer {

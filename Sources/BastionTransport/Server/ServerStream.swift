@@ -164,6 +164,12 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         }
     }
 
+    public func sendOKIfReady(header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) -> Bool {
+        guard eventLoop.inEventLoop, connection.sendsWithoutWaiting(self, bytes: message?.count ?? 0) else { return false }
+        connection.sendOK(self, header: header, message: message, trailerMetadata: trailerMetadata)
+        return true
+    }
+
     nonisolated(nonsending) public func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError) {
         let future: EventLoopFuture<Void>
         if eventLoop.inEventLoop {
