@@ -116,11 +116,15 @@ public final class BastionClientConnection: ClientTransport, Sendable {
     ) async throws(RPCError) -> any ClientCallTransport {
         let handler = self.handler
         if channel.eventLoop.inEventLoop {
-            return try handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout).get()
+            return try handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout)
         }
         let promise = channel.eventLoop.makePromise(of: ClientStream.self)
         channel.eventLoop.execute {
-            promise.completeWith(handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout).mapError { $0 })
+            do {
+                promise.succeed(try handler.value.openCall(path: method.path, metadata: metadata, timeout: timeout))
+            } catch {
+                promise.fail(error)
+            }
         }
         do {
             return try await promise.futureResult.get()
@@ -141,7 +145,7 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         let path = method.path
         do {
             if channel.eventLoop.inEventLoop {
-                let stream = try handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request).get()
+                let stream = try handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request)
                 return try await withUnsafeThrowingContinuation { continuation in
                     handler.value.awaitUnary(stream, continuation)
                 }
@@ -149,9 +153,11 @@ public final class BastionClientConnection: ClientTransport, Sendable {
             let eventLoop = channel.eventLoop
             return try await withUnsafeThrowingContinuation { continuation in
                 eventLoop.execute {
-                    switch handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request) {
-                    case .success(let stream): handler.value.awaitUnary(stream, continuation)
-                    case .failure(let error): continuation.resume(throwing: error)
+                    do {
+                        let stream = try handler.value.startUnary(path: path, metadata: metadata, timeout: timeout, request: request)
+                        handler.value.awaitUnary(stream, continuation)
+                    } catch {
+                        continuation.resume(throwing: error)
                     }
                 }
             }

@@ -28,14 +28,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     @exclusivity(unchecked) private var nextStreamID: UInt32 = 1
     @exclusivity(unchecked) var flow: ConnectionFlow
     /// Set when the server sent GOAWAY or the connection failed: no new calls.
-    @exclusivity(unchecked) private var refusal: RPCError?
+    @exclusivity(unchecked) private var refusal: Refusal?
     @exclusivity(unchecked) private var settingsSent = false
     /// Splits the server's bytes into frames, checking each header before buffering its payload.
     @exclusivity(unchecked) private var decoder: FrameDecoder
     @exclusivity(unchecked) var flushScheduled = false
     /// The last call header that named no metadata and no deadline, encoded, and its path: a
     /// connection's calls mostly repeat one method, and such a header is then copied, not encoded.
-    @exclusivity(unchecked) private var plainHeader: (path: String, bytes: [UInt8])?
+    @exclusivity(unchecked) private var plainHeader: PlainHeader?
     var outputContext: ChannelHandlerContext? { context }
 
     init(settings: ConnectionSettings, waitsForTLS: Bool, ready: EventLoopPromise<Void>, logger: Logger) {
@@ -96,7 +96,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         case .goAway:
             guard let goAway = decode(RPCGoAway.self, frame) else { return }
             let error = RPCError(code: .unavailable, message: "the server is going away: \(goAway.message)")
-            refusal = error
+            refusal = Refusal(error)
             for stream in streams.values where stream.id > goAway.lastStreamId { end(stream, CallOutcome(error)) }
             closeIfIdleAfterGoAway()
         case .headers:
@@ -108,7 +108,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         case .message:
             handleMessage(frame)
         case .trailers:
-            guard let stream = streams[frame.header.streamID], let trailer = decode(RPCCallTrailer.self, frame) else { return }
+            guard let stream = streams[frame.header.streamID] else { return }
+            // An empty trailer is OK with no metadata: nearly every call's, read without decoding.
+            if frame.payload.readableBytes == 0 {
+                end(stream, .ok(Metadata()))
+                return
+            }
+            guard let trailer = decode(RPCCallTrailer.self, frame) else { return }
             if let error = RPCError(trailer: trailer) {
                 end(stream, CallOutcome(error))
             } else {
@@ -198,16 +204,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let error = refusal ?? RPCError(code: .unavailable, message: "the connection closed")
-        refusal = error
+        let error = refusal?.error ?? RPCError(code: .unavailable, message: "the connection closed")
+        refusal = Refusal(error)
         for stream in Array(streams.values) { end(stream, CallOutcome(error)) }
         ready.fail(error)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        let error = refusal ?? RPCError(code: .unavailable, message: "the connection closed")
-        refusal = error
+        let error = refusal?.error ?? RPCError(code: .unavailable, message: "the connection closed")
+        refusal = Refusal(error)
         // A connection torn down before it became active never saw channelInactive; a promise
         // freed unanswered is a bug NIO traps on (completing one twice is a no-op).
         ready.fail(error)
@@ -221,8 +227,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     // MARK: Calls
 
-    func openCall(path: String, metadata: Metadata, timeout: Duration?) -> Result<ClientStream, RPCError> {
-        if let refusal { return .failure(refusal) }
+    func openCall(path: String, metadata: Metadata, timeout: Duration?) throws(RPCError) -> ClientStream {
+        if let refusal { throw refusal.error }
         let id = nextStreamID
         nextStreamID += 1
         let stream = ClientStream(
@@ -235,12 +241,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         )
         streams[id] = stream
         if metadata.isEmpty, timeout == nil {
-            if plainHeader?.path != path {
-                var header = RPCCallHeader()
-                header.method = path
-                plainHeader = (path, header.serializedBytes())
+            let plain: PlainHeader
+            if let last = plainHeader, last.path == path {
+                plain = last
+            } else {
+                plain = PlainHeader(path: path)
+                plainHeader = plain
             }
-            flow.outbound.writeFrame(.headers, streamID: id, payload: plainHeader!.bytes)
+            flow.outbound.writeFrame(.headers, streamID: id, payload: plain.bytes)
         } else {
             var header = RPCCallHeader()
             header.method = path
@@ -258,17 +266,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             flow.outbound.writeFrame(.headers, streamID: id, message: header)
         }
         // The request usually follows at once; its send flushes both frames together.
-        return .success(stream)
+        return stream
     }
 
     /// Opens a unary call and queues its request with the half-close; the caller then waits
     /// with ``awaitUnary(_:_:)``.
-    func startUnary(path: String, metadata: Metadata, timeout: Duration?, request: [UInt8]) -> Result<ClientStream, RPCError> {
-        let stream: ClientStream
-        switch openCall(path: path, metadata: metadata, timeout: timeout) {
-        case .success(let opened): stream = opened
-        case .failure(let error): return .failure(error)
-        }
+    func startUnary(path: String, metadata: Metadata, timeout: Duration?, request: [UInt8]) throws(RPCError) -> ClientStream {
+        let stream = try openCall(path: path, metadata: metadata, timeout: timeout)
         stream.halfClosed = true
         // A new stream has nothing queued: the request is written at once if credit allows.
         var sent = 0
@@ -280,7 +284,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             stream.pendingSends.append(PendingSend(message: request, sent: sent, endStream: true))
         }
         scheduleFlush()
-        return .success(stream)
+        return stream
     }
 
     /// Waits for a unary call's end (see ``startUnary(path:metadata:timeout:request:)``).
@@ -429,7 +433,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     private func failConnection(_ error: RPCError) {
-        refusal = error
+        refusal = Refusal(error)
         for stream in Array(streams.values) { end(stream, CallOutcome(error)) }
         context?.close(promise: nil)
     }
@@ -440,6 +444,32 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         } catch {
             failConnection(RPCError(code: .internal, message: "malformed \(frame.header.type) payload from the server: \(error)"))
             return nil
+        }
+    }
+}
+
+extension ClientConnectionHandler {
+    /// Why the connection takes no new calls. A class: every call checks for it, and an optional
+    /// reference is one pointer, where an `RPCError?` is copied and destroyed through generic
+    /// value witnesses.
+    fileprivate final class Refusal {
+        let error: RPCError
+
+        init(_ error: RPCError) {
+            self.error = error
+        }
+    }
+
+    /// An encoded call header that names a path and nothing else.
+    fileprivate final class PlainHeader {
+        let path: String
+        let bytes: [UInt8]
+
+        init(path: String) {
+            var header = RPCCallHeader()
+            header.method = path
+            self.path = path
+            self.bytes = header.serializedBytes()
         }
     }
 }
