@@ -11,14 +11,15 @@ struct MessageAssembler {
     /// Adds a frame's payload; returns the whole message once its last part arrived.
     mutating func append(_ payload: ByteBuffer, more: Bool) throws(RPCError) -> [UInt8]? {
         if partial == nil, !more {
-            return Array(payload.readableBytesView)
+            // One copy of the bytes (`Array(readableBytesView)` walks the view generically).
+            return payload.withUnsafeReadableBytes { Array($0) }
         }
         var bytes = partial ?? []
         guard bytes.count + payload.readableBytes <= maxMessageSize else {
             partial = nil
             throw RPCError(code: .resourceExhausted, message: "message exceeds max_message_size \(maxMessageSize)")
         }
-        bytes.append(contentsOf: payload.readableBytesView)
+        payload.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
         if more {
             partial = bytes
             return nil
