@@ -53,6 +53,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         self.context = context
         self.eventLoop = context.eventLoop
         flow.outbound = context.channel.allocator.buffer(capacity: 4096)
+        flow.channelWritable = context.channel.isWritable
         if context.channel.isActive, !waitsForTLS { sendSettings() }
     }
 
@@ -196,7 +197,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        flow.channelWritable = context.channel.isWritable
+        if flow.channelWritable {
             for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
             flushOutbound()
         }
@@ -204,6 +206,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        flow.channelWritable = false
         let error = refusal?.error ?? RPCError(code: .unavailable, message: "the connection closed")
         refusal = Refusal(error)
         for stream in Array(streams.values) { end(stream, CallOutcome(error)) }
@@ -212,6 +215,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        flow.channelWritable = false
         let error = refusal?.error ?? RPCError(code: .unavailable, message: "the connection closed")
         refusal = Refusal(error)
         // A connection torn down before it became active never saw channelInactive; a promise
@@ -248,7 +252,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
                 plain = PlainHeader(path: path)
                 plainHeader = plain
             }
-            flow.outbound.writeFrame(.headers, streamID: id, payload: plain.bytes)
+            plain.bytes.withUnsafeBytes { flow.outbound.writeFrame(.headers, streamID: id, bytes: $0) }
         } else {
             var header = RPCCallHeader()
             header.method = path
@@ -278,7 +282,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         var sent = 0
         let written = flow.writeMessage(
             request, sent: &sent, streamID: stream.id, streamWindow: &stream.sendWindow,
-            endStream: true, channelWritable: context?.channel.isWritable ?? false
+            endStream: true
         )
         if !written {
             stream.pendingSends.append(PendingSend(message: request, sent: sent, endStream: true))
@@ -329,7 +333,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
                 var sent = pending.sent
                 let written = flow.writeMessage(
                     message, sent: &sent, streamID: stream.id, streamWindow: &stream.sendWindow,
-                    endStream: pending.endStream, channelWritable: context?.channel.isWritable ?? false
+                    endStream: pending.endStream
                 )
                 pending.sent = sent
                 guard written else { return }

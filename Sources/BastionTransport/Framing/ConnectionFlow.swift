@@ -17,6 +17,10 @@ struct ConnectionFlow {
     static let maxWindow = Int(Int32.max)
     /// Connection-level credit the peer has granted for our MESSAGE payloads.
     var sendWindow = ConnectionSettings().initialConnectionWindow
+    /// Whether the channel takes more bytes now: kept by the connection handler from NIO's
+    /// writability events, since reading `channel.isWritable` walks to the channel through the
+    /// pipeline on every send.
+    var channelWritable = false
     private var receiveWindow: ReceiveWindow
 
     init(localSettings: ConnectionSettings) {
@@ -72,8 +76,7 @@ struct ConnectionFlow {
         sent: inout Int,
         streamID: UInt32,
         streamWindow: inout Int,
-        endStream: Bool,
-        channelWritable: Bool
+        endStream: Bool
     ) -> Bool {
         if message.isEmpty, sent == 0 {
             outbound.writeFrame(.message, flags: endStream ? .endStream : [], streamID: streamID, payload: EmptyCollection())
@@ -87,7 +90,9 @@ struct ConnectionFlow {
             let last = sent + chunk == message.count
             var flags: FrameFlags = last ? [] : .more
             if last, endStream { flags.insert(.endStream) }
-            outbound.writeFrame(.message, flags: flags, streamID: streamID, payload: message[sent..<(sent + chunk)])
+            message.withUnsafeBytes { bytes in
+                outbound.writeFrame(.message, flags: flags, streamID: streamID, bytes: UnsafeRawBufferPointer(rebasing: bytes[sent..<(sent + chunk)]))
+            }
             sent += chunk
             streamWindow -= chunk
             sendWindow -= chunk

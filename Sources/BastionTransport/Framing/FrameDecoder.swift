@@ -185,6 +185,23 @@ extension ByteBuffer {
         writeBytes(payload)
     }
 
+    /// Appends a frame with raw payload bytes, header and payload in one reservation of room.
+    mutating func writeFrame(
+        _ type: FrameType,
+        flags: FrameFlags = [],
+        streamID: UInt32,
+        bytes: UnsafeRawBufferPointer
+    ) {
+        let header = FrameHeader(payloadLength: UInt32(bytes.count), type: type, flags: flags, streamID: streamID)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.size + bytes.count) { buffer in
+            header.write(into: buffer)
+            if !bytes.isEmpty {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[FrameHeader.size...]).copyMemory(from: bytes)
+            }
+            return FrameHeader.size + bytes.count
+        }
+    }
+
     mutating func writeFrameHeader(_ header: FrameHeader) {
         writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.size) { buffer in
             header.write(into: buffer)

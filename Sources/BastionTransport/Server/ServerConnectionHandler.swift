@@ -98,6 +98,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         self.context = context
         self.eventLoop = context.eventLoop
         flow.outbound = context.channel.allocator.buffer(capacity: 4096)
+        flow.channelWritable = context.channel.isWritable
         if let address = context.channel.remoteAddress {
             peer = RPCPeer(address: Self.describe(address), ipAddress: address.ipAddress)
         }
@@ -172,7 +173,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        flow.channelWritable = context.channel.isWritable
+        if flow.channelWritable {
             for stream in streams.values where !stream.pendingSends.isEmpty { drainSends(stream) }
             flushOutbound()
         }
@@ -181,6 +183,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
+        flow.channelWritable = false
         deadlineTimer?.cancel()
         deadlineTimer = nil
         for stream in Array(streams.values) {
@@ -193,6 +196,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         closing = true
+        flow.channelWritable = false
         self.context = nil
         // Calls that arrived but were never taken hold this handler (a stream holds its
         // connection), and the handler holds them: with no connection task left to take them,
@@ -635,7 +639,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     private func writeMessage(_ message: [UInt8], sent: inout Int, on stream: ServerStream) -> Bool {
         flow.writeMessage(
             message, sent: &sent, streamID: stream.id, streamWindow: &stream.sendWindow,
-            endStream: false, channelWritable: context?.channel.isWritable ?? false
+            endStream: false
         )
     }
 
@@ -644,7 +648,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     func sendsWithoutWaiting(_ stream: ServerStream, bytes: Int) -> Bool {
         guard stream.ended == nil, stream.pendingSends.isEmpty else { return false }
         guard bytes > 0 else { return true }
-        return bytes <= stream.sendWindow && bytes <= flow.sendWindow && (context?.channel.isWritable ?? false)
+        return bytes <= stream.sendWindow && bytes <= flow.sendWindow && flow.channelWritable
     }
 
     /// Writes what flow control and the socket allow of the stream's pending sends.
