@@ -938,6 +938,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
 
     /// Lists every method the server serves, with its policy, switch, difficulty and counters.
     /// The counters are live: calls admitted, in flight, and denials by reason since the start.
+    @inlinable
     nonisolated(nonsending) public func listMethods(
         _ request: Bastion_Admin_V1_ListMethodsRequest,
         metadata: Metadata = Metadata(),
@@ -949,6 +950,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     /// Switches a method off or on; persisted, so the switch survives restarts.
     /// Only methods whose policy lets operators disable them can be switched off
     /// (FAILED_PRECONDITION otherwise).
+    @inlinable
     nonisolated(nonsending) public func setMethodEnabled(
         _ request: Bastion_Admin_V1_SetMethodEnabledRequest,
         metadata: Metadata = Metadata(),
@@ -959,6 +961,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
 
     /// Sets the proof-of-work difficulty (leading zero bits) of a method; persisted.
     /// Only methods whose policy asks for proof of work have one (FAILED_PRECONDITION otherwise).
+    @inlinable
     nonisolated(nonsending) public func setProofOfWorkDifficulty(
         _ request: Bastion_Admin_V1_SetProofOfWorkDifficultyRequest,
         metadata: Metadata = Metadata(),
@@ -968,6 +971,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     }
 
     /// Walks the hash-chained audit log and reports the first entry that breaks the chain.
+    @inlinable
     nonisolated(nonsending) public func verifyAuditLog(
         _ request: Bastion_Admin_V1_VerifyAuditLogRequest,
         metadata: Metadata = Metadata(),
@@ -977,6 +981,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     }
 
     /// Reads audit log entries in sequence order, a page at a time.
+    @inlinable
     nonisolated(nonsending) public func listAuditEntries(
         _ request: Bastion_Admin_V1_ListAuditEntriesRequest,
         metadata: Metadata = Metadata(),
@@ -987,6 +992,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
 
     /// Copies the live store into a new folder on the server's machine, compacted and consistent.
     /// An existing non-empty folder is refused ALREADY_EXISTS; docs/STORE.md says how to restore.
+    @inlinable
     nonisolated(nonsending) public func backup(
         _ request: Bastion_Admin_V1_BackupRequest,
         metadata: Metadata = Metadata(),
@@ -996,6 +1002,7 @@ public struct Bastion_Admin_V1_AdminClient: Sendable {
     }
 
     /// The server's version, start time, listeners and settings that operators ask about.
+    @inlinable
     nonisolated(nonsending) public func getServerInfo(
         _ request: Bastion_Admin_V1_GetServerInfoRequest,
         metadata: Metadata = Metadata(),

@@ -210,6 +210,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     public init(transport: any ClientTransport) { self.client = RPCClient(transport: transport) }
 
     /// Unary: answers the request's text and payload.
+    @inlinable
     nonisolated(nonsending) public func `get`(
         _ request: Bastion_Echo_V1_EchoRequest,
         metadata: Metadata = Metadata(),
@@ -219,6 +220,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     }
 
     /// Client streaming: answers the requests' texts joined with spaces, and their payloads joined.
+    @inlinable
     nonisolated(nonsending) public func collect(
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions(),
@@ -228,6 +230,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     }
 
     /// Server streaming: answers the request `repeat` times (numbered from 0).
+    @inlinable
     nonisolated(nonsending) public func expand<Result>(
         _ request: Bastion_Echo_V1_EchoRequest,
         metadata: Metadata = Metadata(),
@@ -238,6 +241,7 @@ public struct Bastion_Echo_V1_EchoClient: Sendable {
     }
 
     /// Bidirectional: answers each request as it arrives, `repeat` times (at least once).
+    @inlinable
     public func update<Result: Sendable>(
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions(),

@@ -160,6 +160,7 @@ public struct Bastion_Health_V1_HealthClient: Sendable {
     public init(transport: any ClientTransport) { self.client = RPCClient(transport: transport) }
 
     /// Answers SERVING while the server accepts calls, DRAINING while it shuts down.
+    @inlinable
     nonisolated(nonsending) public func check(
         _ request: Bastion_Health_V1_CheckRequest,
         metadata: Metadata = Metadata(),

@@ -854,6 +854,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     /// Starts a registration: checks the certificate request (its signature, and that the user id
     /// it names is well-formed and free) and answers OPAQUE's registration response with a handle
     /// for FinishRegistration. Pending registrations expire after 10 minutes.
+    @inlinable
     nonisolated(nonsending) public func initiateRegistration(
         _ request: Bastion_Auth_V1_InitiateRegistrationRequest,
         metadata: Metadata = Metadata(),
@@ -865,6 +866,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     /// Finishes a registration: stores the OPAQUE record, checks the KeyPackage against the
     /// certificate request, stores the user and its first client, and issues the client
     /// certificate, which the client then presents for mutual TLS.
+    @inlinable
     nonisolated(nonsending) public func finishRegistration(
         _ request: Bastion_Auth_V1_FinishRegistrationRequest,
         metadata: Metadata = Metadata(),
@@ -875,6 +877,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
 
     /// OPAQUE's first login message (KE1) in, the server's (KE2) out, with a handle for
     /// LoginFinish. Unknown users get a fake KE2 that looks like a real one.
+    @inlinable
     nonisolated(nonsending) public func loginStart(
         _ request: Bastion_Auth_V1_LoginStartRequest,
         metadata: Metadata = Metadata(),
@@ -884,6 +887,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// OPAQUE's last login message (KE3) in, a session token and its context secret out.
+    @inlinable
     nonisolated(nonsending) public func loginFinish(
         _ request: Bastion_Auth_V1_LoginFinishRequest,
         metadata: Metadata = Metadata(),
@@ -893,6 +897,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// Tells the caller who it is logged in as.
+    @inlinable
     nonisolated(nonsending) public func whoAmI(
         _ request: Bastion_Auth_V1_WhoAmIRequest,
         metadata: Metadata = Metadata(),
@@ -902,6 +907,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// Ends the session: the token is refused from now on.
+    @inlinable
     nonisolated(nonsending) public func logout(
         _ request: Bastion_Auth_V1_LogoutRequest,
         metadata: Metadata = Metadata(),
@@ -911,6 +917,7 @@ public struct Bastion_Auth_V1_AuthClient: Sendable {
     }
 
     /// Deletes the user and everything the server keeps about them, in one transaction.
+    @inlinable
     nonisolated(nonsending) public func deleteAccount(
         _ request: Bastion_Auth_V1_DeleteAccountRequest,
         metadata: Metadata = Metadata(),

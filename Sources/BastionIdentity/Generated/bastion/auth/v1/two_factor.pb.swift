@@ -1608,6 +1608,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// base32 and as an otpauth:// URI. The factor counts only once ConfirmTotp has seen a first
     /// code; an unconfirmed enrollment expires after 10 minutes. A user who has a factor already
     /// proves one of them for this request (second factor); a user without one sends "none".
+    @inlinable
     nonisolated(nonsending) public func enrollTotp(
         _ request: Bastion_Auth_V1_EnrollTotpRequest,
         metadata: Metadata = Metadata(),
@@ -1617,6 +1618,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Confirms an enrollment with a first code from the authenticator; the factor counts from now.
+    @inlinable
     nonisolated(nonsending) public func confirmTotp(
         _ request: Bastion_Auth_V1_ConfirmTotpRequest,
         metadata: Metadata = Metadata(),
@@ -1626,6 +1628,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// The user's confirmed factors: TOTP authenticators and the recovery codes left.
+    @inlinable
     nonisolated(nonsending) public func listFactors(
         _ request: Bastion_Auth_V1_ListFactorsRequest,
         metadata: Metadata = Metadata(),
@@ -1635,6 +1638,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Removes a factor (a TOTP authenticator, or all recovery codes); needs a second factor.
+    @inlinable
     nonisolated(nonsending) public func removeFactor(
         _ request: Bastion_Auth_V1_RemoveFactorRequest,
         metadata: Metadata = Metadata(),
@@ -1645,6 +1649,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Makes 10 new recovery codes (each at least 64 bits of randomness) and forgets the old ones.
     /// The codes are shown once; the server keeps only keyed hashes. Each code serves once.
+    @inlinable
     nonisolated(nonsending) public func generateRecoveryCodes(
         _ request: Bastion_Auth_V1_GenerateRecoveryCodesRequest,
         metadata: Metadata = Metadata(),
@@ -1656,6 +1661,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Starts a challenge for one operation: the method's path and the SHA-256 of the exact request
     /// bytes that will be sent. The challenge belongs to the calling client, expires after 5 minutes
     /// and allows 3 attempts.
+    @inlinable
     nonisolated(nonsending) public func initiateTwoFactor(
         _ request: Bastion_Auth_V1_InitiateTwoFactorRequest,
         metadata: Metadata = Metadata(),
@@ -1667,6 +1673,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Solves a challenge with a TOTP code or a recovery code; answers a one-use token bound to the
     /// challenge's operation, valid for 3 minutes. Send it in the `bastion-second-factor` metadata
     /// of that exact call.
+    @inlinable
     nonisolated(nonsending) public func solveChallenge(
         _ request: Bastion_Auth_V1_SolveChallengeRequest,
         metadata: Metadata = Metadata(),
@@ -1678,6 +1685,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Starts enrolling a code channel: the server sends a code to the address through the
     /// operator-configured channel; the factor counts once ConfirmChannel has seen it (10 minutes,
     /// 5 wrong codes). Like EnrollTotp, a user with a factor proves one of them first.
+    @inlinable
     nonisolated(nonsending) public func enrollChannel(
         _ request: Bastion_Auth_V1_EnrollChannelRequest,
         metadata: Metadata = Metadata(),
@@ -1688,6 +1696,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Sends the code of a pending channel enrollment again: the same code within its
     /// retransmission period, a new one afterwards.
+    @inlinable
     nonisolated(nonsending) public func resendEnrollmentCode(
         _ request: Bastion_Auth_V1_ResendEnrollmentCodeRequest,
         metadata: Metadata = Metadata(),
@@ -1697,6 +1706,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Confirms a channel enrollment with the code that was sent.
+    @inlinable
     nonisolated(nonsending) public func confirmChannel(
         _ request: Bastion_Auth_V1_ConfirmChannelRequest,
         metadata: Metadata = Metadata(),
@@ -1707,6 +1717,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Sends a challenge's code through one of the user's channel factors, or sends it again: the
     /// same code within the retransmission period (attempts are not reset), a new code afterwards.
+    @inlinable
     nonisolated(nonsending) public func sendChallengeCode(
         _ request: Bastion_Auth_V1_SendChallengeCodeRequest,
         metadata: Metadata = Metadata(),
@@ -1716,6 +1727,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     }
 
     /// Adds a security question; the answer is kept as a salted Argon2id hash.
+    @inlinable
     nonisolated(nonsending) public func addSecurityQuestion(
         _ request: Bastion_Auth_V1_AddSecurityQuestionRequest,
         metadata: Metadata = Metadata(),
@@ -1726,6 +1738,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Issues a numeric access code (6 to 10 digits, 8 by default) to be read out over the phone;
     /// only users with the `support` role. Short-lived and single use.
+    @inlinable
     nonisolated(nonsending) public func issueAccessCode(
         _ request: Bastion_Auth_V1_IssueAccessCodeRequest,
         metadata: Metadata = Metadata(),
@@ -1736,6 +1749,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Exchanges an access code for a token scoped to what the code was issued for; the code
     /// serves once.
+    @inlinable
     nonisolated(nonsending) public func redeemAccessCode(
         _ request: Bastion_Auth_V1_RedeemAccessCodeRequest,
         metadata: Metadata = Metadata(),
@@ -1747,6 +1761,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Passkeys (WebAuthn, docs/IDENTITY.md "Passkeys"). Starts registering a passkey: a fresh
     /// challenge (single use, 2 minutes, stored as its SHA-256) and the creation options an
     /// authenticator needs. Like every enrollment, a user who has a factor already proves one.
+    @inlinable
     nonisolated(nonsending) public func beginPasskeyRegistration(
         _ request: Bastion_Auth_V1_BeginPasskeyRegistrationRequest,
         metadata: Metadata = Metadata(),
@@ -1758,6 +1773,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Finishes a passkey registration with the authenticator's attestation object and the client
     /// data: origin, RP ID, challenge, user presence and the credential's public key are checked;
     /// only the public key is stored. Attestation formats "none" and "packed" self-attestation.
+    @inlinable
     nonisolated(nonsending) public func finishPasskeyRegistration(
         _ request: Bastion_Auth_V1_FinishPasskeyRegistrationRequest,
         metadata: Metadata = Metadata(),
@@ -1769,6 +1785,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
     /// Starts proving a passkey for a challenge of InitiateTwoFactor: a WebAuthn challenge bound to
     /// that challenge, to the calling client and to the user (single use, 2 minutes), and the user's
     /// credential ids.
+    @inlinable
     nonisolated(nonsending) public func beginPasskeyAssertion(
         _ request: Bastion_Auth_V1_BeginPasskeyAssertionRequest,
         metadata: Metadata = Metadata(),
@@ -1779,6 +1796,7 @@ public struct Bastion_Auth_V1_TwoFactorClient: Sendable {
 
     /// Solves a challenge of InitiateTwoFactor with a passkey assertion; answers the same one-use
     /// token as SolveChallenge. A refused assertion counts as a failed attempt.
+    @inlinable
     nonisolated(nonsending) public func finishPasskeyAssertion(
         _ request: Bastion_Auth_V1_FinishPasskeyAssertionRequest,
         metadata: Metadata = Metadata(),

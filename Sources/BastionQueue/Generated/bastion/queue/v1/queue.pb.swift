@@ -667,6 +667,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
 
     /// The messaging keys and queue ids of a user's clients: what a sender needs to seal a message
     /// to them and to address it. Only registered clients may ask (docs/QUEUE.md says why).
+    @inlinable
     nonisolated(nonsending) public func getKeyPackages(
         _ request: Bastion_Queue_V1_GetKeyPackagesRequest,
         metadata: Metadata = Metadata(),
@@ -677,6 +678,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
 
     /// Puts a sealed message into a client's queue and answers its sequence number. Answered only
     /// once the message is durable in the store.
+    @inlinable
     nonisolated(nonsending) public func enqueue(
         _ request: Bastion_Queue_V1_EnqueueRequest,
         metadata: Metadata = Metadata(),
@@ -687,6 +689,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
 
     /// Deletes every message of the caller's queue below sequence_number_start and answers the
     /// messages from it on (at most max_messages), with how many are still waiting after them.
+    @inlinable
     nonisolated(nonsending) public func dequeue(
         _ request: Bastion_Queue_V1_DequeueRequest,
         metadata: Metadata = Metadata(),
@@ -698,6 +701,7 @@ public struct Bastion_Queue_V1_QueueClient: Sendable {
     /// Streams the caller's messages from sequence_number_start on: first those waiting, then each
     /// as it arrives. Never deletes (Dequeue does). Ends with OK when the server drains; resume
     /// from the next sequence number on another connection.
+    @inlinable
     nonisolated(nonsending) public func listen<Result>(
         _ request: Bastion_Queue_V1_ListenRequest,
         metadata: Metadata = Metadata(),
