@@ -87,6 +87,23 @@ typealias EchoResponse = Bastion_Echo_V1_EchoResponse
         }
     }
 
+    /// A response that fills one frame (and the stream's window) exactly is encoded straight into
+    /// the output; one byte more goes out as two frames, from an encoded array.
+    @Test(arguments: [0, 1, (1 << 20) - 4, (1 << 20) - 3])
+    func responsesAroundTheFrameSize(payloadSize: Int) async throws {
+        try await withEchoServer { _, port, _ in
+            let connection = try await connect(port: port)
+            let echo = Bastion_Echo_V1_EchoClient(transport: connection)
+            let payload = (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            // Twice: the connection's window must have counted the first response right.
+            for _ in 0..<2 {
+                let response = try await echo.get(EchoRequest { $0.payload = payload })
+                #expect(response.message.payload == payload)
+            }
+            await connection.close()
+        }
+    }
+
     @Test func manyConcurrentCallsOnOneConnection() async throws {
         try await withEchoServer { _, port, _ in
             let connection = try await connect(port: port)

@@ -256,8 +256,18 @@ extension RPCRouter {
         _ context: ServerContext,
         _ response: Response
     ) async throws {
-        let message = response.serializedBytes()
         let header = context.responseMetadata.nilIfEmpty
+        // Encoded straight into the transport's output when it can send at once.
+        if !context.holdsOKTrailer,
+           transport.sendOKIfReady(
+               header: header,
+               messageSize: response.serializedSize(),
+               encode: { response.serialize(into: $0) },
+               trailerMetadata: context.trailerMetadata
+           ) {
+            return
+        }
+        let message = response.serializedBytes()
         if !finishOKIfReady(transport, context, header: header, message: message) {
             try await finishOK(transport, context, header: header, message: message)
         }

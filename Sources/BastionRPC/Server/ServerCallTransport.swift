@@ -33,6 +33,17 @@ public protocol ServerCallTransport: Sendable {
     /// caller passes one reference instead of a trailer; the default builds the trailer and calls
     /// `sendIfReady`.
     func sendOKIfReady(header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) -> Bool
+
+    /// ``sendOKIfReady(header:message:trailerMetadata:)`` with a message of `messageSize` bytes
+    /// that `encode` writes straight into the transport's output (it fills a buffer of exactly
+    /// that size, at once or not at all): a unary call's response then needs no array of its
+    /// own. The default answers false, and the router sends the encoded bytes instead.
+    func sendOKIfReady(
+        header: Metadata?,
+        messageSize: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void,
+        trailerMetadata: Metadata
+    ) -> Bool
 }
 
 extension ServerCallTransport {
@@ -42,5 +53,14 @@ extension ServerCallTransport {
 
     public func sendOKIfReady(header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) -> Bool {
         sendIfReady(header: header, message: message, trailer: .ok(metadata: trailerMetadata))
+    }
+
+    public func sendOKIfReady(
+        header: Metadata?,
+        messageSize: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void,
+        trailerMetadata: Metadata
+    ) -> Bool {
+        false
     }
 }

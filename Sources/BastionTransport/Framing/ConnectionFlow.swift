@@ -100,6 +100,20 @@ struct ConnectionFlow {
         return true
     }
 
+    /// Whether a message of `size` bytes goes out at once as one MESSAGE frame: the peer's
+    /// `max_frame_size` and both windows hold it, and the channel takes more.
+    func sendsInOneFrame(_ size: Int, streamWindow: Int) -> Bool {
+        size <= peerSettings.frameLimits.maxFrameSize && size <= streamWindow && size <= sendWindow && channelWritable
+    }
+
+    /// Writes a message of `size` bytes, which `encode` fills in place, as one MESSAGE frame,
+    /// once ``sendsInOneFrame(_:streamWindow:)`` said it goes out at once.
+    mutating func writeMessage(size: Int, streamID: UInt32, streamWindow: inout Int, encode: (UnsafeMutableRawBufferPointer) -> Void) {
+        outbound.writeFrame(.message, streamID: streamID, payloadSize: size, encode: encode)
+        streamWindow -= size
+        sendWindow -= size
+    }
+
     mutating func writeWindowUpdate(_ streamID: UInt32, _ increment: Int) {
         outbound.writeFrameHeader(FrameHeader(payloadLength: 4, type: .windowUpdate, streamID: streamID))
         outbound.writeInteger(UInt32(increment))

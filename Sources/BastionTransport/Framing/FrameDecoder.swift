@@ -202,6 +202,22 @@ extension ByteBuffer {
         }
     }
 
+    /// Appends a frame whose payload of `payloadSize` bytes `encode` writes in place.
+    mutating func writeFrame(
+        _ type: FrameType,
+        flags: FrameFlags = [],
+        streamID: UInt32,
+        payloadSize: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
+        let header = FrameHeader(payloadLength: UInt32(payloadSize), type: type, flags: flags, streamID: streamID)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.size + payloadSize) { buffer in
+            header.write(into: buffer)
+            encode(UnsafeMutableRawBufferPointer(rebasing: buffer[FrameHeader.size..<(FrameHeader.size + payloadSize)]))
+            return FrameHeader.size + payloadSize
+        }
+    }
+
     mutating func writeFrameHeader(_ header: FrameHeader) {
         writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.size) { buffer in
             header.write(into: buffer)

@@ -604,11 +604,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// said they go out at once: ``send(_:header:message:trailer:)`` without a trailer message to
     /// build, copy and encode. With no trailer metadata, the OK trailer is a frame header alone.
     func sendOK(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailerMetadata: Metadata) {
-        if let header {
-            var response = RPCResponseHeader()
-            response.metadata = header.entries
-            flow.outbound.writeFrame(.headers, streamID: stream.id, message: response)
-        }
+        writeResponseHeader(header, on: stream)
         var sent = 0
         if let message, !writeMessage(message, sent: &sent, on: stream) {
             assertionFailure("a send that could go out at once was held back")
@@ -619,6 +615,32 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
             scheduleFlush()
             return
         }
+        writeOKTrailer(trailerMetadata, on: stream)
+    }
+
+    /// ``sendOK(_:header:message:trailerMetadata:)`` with the message encoded in place, once
+    /// ``sendsInOneFrameWithoutWaiting(_:bytes:)`` said it goes out at once in one frame.
+    func sendOK(
+        _ stream: ServerStream,
+        header: Metadata?,
+        messageSize: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void,
+        trailerMetadata: Metadata
+    ) {
+        writeResponseHeader(header, on: stream)
+        flow.writeMessage(size: messageSize, streamID: stream.id, streamWindow: &stream.sendWindow, encode: encode)
+        writeOKTrailer(trailerMetadata, on: stream)
+    }
+
+    private func writeResponseHeader(_ header: Metadata?, on stream: ServerStream) {
+        guard let header else { return }
+        var response = RPCResponseHeader()
+        response.metadata = header.entries
+        flow.outbound.writeFrame(.headers, streamID: stream.id, message: response)
+    }
+
+    /// Ends the call with the OK trailer. With no trailer metadata it is a frame header alone.
+    private func writeOKTrailer(_ trailerMetadata: Metadata, on stream: ServerStream) {
         if trailerMetadata.isEmpty {
             flow.outbound.writeFrameHeader(FrameHeader(payloadLength: 0, type: .trailers, flags: [], streamID: stream.id))
         } else {
@@ -649,6 +671,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         guard stream.ended == nil, stream.pendingSends.isEmpty else { return false }
         guard bytes > 0 else { return true }
         return bytes <= stream.sendWindow && bytes <= flow.sendWindow && flow.channelWritable
+    }
+
+    /// Whether a message of `bytes` bytes on `stream` goes out at once in one frame (see
+    /// ``sendsWithoutWaiting(_:bytes:)``).
+    func sendsInOneFrameWithoutWaiting(_ stream: ServerStream, bytes: Int) -> Bool {
+        stream.ended == nil && stream.pendingSends.isEmpty && flow.sendsInOneFrame(bytes, streamWindow: stream.sendWindow)
     }
 
     /// Writes what flow control and the socket allow of the stream's pending sends.

@@ -170,6 +170,17 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         return true
     }
 
+    public func sendOKIfReady(
+        header: Metadata?,
+        messageSize: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void,
+        trailerMetadata: Metadata
+    ) -> Bool {
+        guard eventLoop.inEventLoop, connection.sendsInOneFrameWithoutWaiting(self, bytes: messageSize) else { return false }
+        connection.sendOK(self, header: header, messageSize: messageSize, encode: encode, trailerMetadata: trailerMetadata)
+        return true
+    }
+
     nonisolated(nonsending) public func send(header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) async throws(RPCError) {
         let future: EventLoopFuture<Void>
         if eventLoop.inEventLoop {
