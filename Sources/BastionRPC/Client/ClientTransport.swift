@@ -19,6 +19,18 @@ public protocol ClientTransport: Sendable {
         timeout: Duration?,
         request: [UInt8]
     ) async throws(RPCError) -> ClientUnaryResponse
+
+    /// ``unary(method:metadata:timeout:request:)`` with a request of `requestSize` bytes that
+    /// `encodeRequest` writes (filling a buffer of exactly that size, once), so that a transport
+    /// can encode it straight into its output instead of sending an array. The default encodes
+    /// an array and calls `unary(method:metadata:timeout:request:)`.
+    nonisolated(nonsending) func unary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
+    ) async throws(RPCError) -> ClientUnaryResponse
 }
 
 /// A unary call's encoded response and the metadata around it.
@@ -52,6 +64,24 @@ extension ClientTransport {
             throw RPCError.secondUnaryResponse
         }
         return ClientUnaryResponse(metadata: responseMetadata, message: message, trailerMetadata: await call.trailerMetadata())
+    }
+
+    nonisolated(nonsending) public func unary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
+    ) async throws(RPCError) -> ClientUnaryResponse {
+        try await unary(method: method, metadata: metadata, timeout: timeout, request: encodedBytes(size: requestSize, encodeRequest))
+    }
+}
+
+/// The bytes `encode` writes into a buffer of exactly `size` bytes.
+package func encodedBytes(size: Int, _ encode: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+        encode(UnsafeMutableRawBufferPointer(buffer))
+        initialized = size
     }
 }
 

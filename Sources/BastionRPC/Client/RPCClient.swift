@@ -67,11 +67,13 @@ public struct RPCClient: Sendable {
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> RPCResponse<Response> {
+        // The transport encodes the request straight into its output when it can.
         let response = try await transport.unary(
             method: method,
             metadata: metadata,
             timeout: options.timeout,
-            request: request.serializedBytes()
+            requestSize: request.serializedSize(),
+            encodeRequest: { request.serialize(into: $0) }
         )
         return RPCResponse(
             message: try decodeResponse(response.message),

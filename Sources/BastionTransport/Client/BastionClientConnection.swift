@@ -166,6 +166,31 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         }
     }
 
+    /// ``unary(method:metadata:timeout:request:)`` with the request encoded straight into the
+    /// connection's output when the caller runs on its event loop and the request fits one frame.
+    nonisolated(nonsending) public func unary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
+    ) async throws(RPCError) -> ClientUnaryResponse {
+        guard channel.eventLoop.inEventLoop else {
+            return try await unary(method: method, metadata: metadata, timeout: timeout, request: encodedBytes(size: requestSize, encodeRequest))
+        }
+        let handler = self.handler
+        do {
+            let stream = try handler.value.startUnary(
+                path: method.path, metadata: metadata, timeout: timeout, requestSize: requestSize, encode: encodeRequest
+            )
+            return try await withUnsafeThrowingContinuation { continuation in
+                handler.value.awaitUnary(stream, continuation)
+            }
+        } catch {
+            throw ClientStream.rpcError(error)
+        }
+    }
+
     /// Closes the connection; calls in flight fail with UNAVAILABLE.
     public func close() async {
         try? await channel.close()

@@ -291,6 +291,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
         return stream
     }
 
+    /// ``startUnary(path:metadata:timeout:request:)`` with a request of `requestSize` bytes that
+    /// `encode` writes: straight into the output when it goes out at once in one frame (a new
+    /// stream has nothing queued), into an array otherwise.
+    func startUnary(
+        path: String,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encode: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(RPCError) -> ClientStream {
+        guard flow.sendsInOneFrame(requestSize, streamWindow: flow.peerSettings.initialStreamWindow) else {
+            return try startUnary(path: path, metadata: metadata, timeout: timeout, request: encodedBytes(size: requestSize, encode))
+        }
+        let stream = try openCall(path: path, metadata: metadata, timeout: timeout)
+        stream.halfClosed = true
+        flow.writeMessage(size: requestSize, streamID: stream.id, streamWindow: &stream.sendWindow, endStream: true, encode: encode)
+        scheduleFlush()
+        return stream
+    }
+
     /// Waits for a unary call's end (see ``startUnary(path:metadata:timeout:request:)``).
     func awaitUnary(_ stream: ClientStream, _ continuation: UnsafeContinuation<ClientUnaryResponse, any Error>) {
         if let outcome = stream.outcome {

@@ -106,10 +106,16 @@ struct ConnectionFlow {
         size <= peerSettings.frameLimits.maxFrameSize && size <= streamWindow && size <= sendWindow && channelWritable
     }
 
-    /// Writes a message of `size` bytes, which `encode` fills in place, as one MESSAGE frame,
-    /// once ``sendsInOneFrame(_:streamWindow:)`` said it goes out at once.
-    mutating func writeMessage(size: Int, streamID: UInt32, streamWindow: inout Int, encode: (UnsafeMutableRawBufferPointer) -> Void) {
-        outbound.writeFrame(.message, streamID: streamID, payloadSize: size, encode: encode)
+    /// Writes a message of `size` bytes, which `encode` fills in place, as one MESSAGE frame
+    /// (`END_STREAM` when asked), once ``sendsInOneFrame(_:streamWindow:)`` said it goes out at once.
+    mutating func writeMessage(
+        size: Int,
+        streamID: UInt32,
+        streamWindow: inout Int,
+        endStream: Bool = false,
+        encode: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
+        outbound.writeFrame(.message, flags: endStream ? .endStream : [], streamID: streamID, payloadSize: size, encode: encode)
         streamWindow -= size
         sendWindow -= size
     }
