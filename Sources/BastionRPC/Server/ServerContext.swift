@@ -90,8 +90,10 @@ public final class ServerContext: Sendable {
 
     private let state = Mutex(CallState())
     /// ``holdsOKTrailer`` and ``heldOKTrailer``: read on every call, so kept as flags rather than
-    /// attachments (a dictionary lookup and a dynamic cast each).
-    fileprivate let trailerFlags = Atomic<UInt8>(0)
+    /// attachments (a dictionary lookup and a dynamic cast each); and whether response or trailer
+    /// metadata was ever set, so that reading them, several times a call, takes no lock while
+    /// they are empty.
+    fileprivate let flags = Atomic<UInt8>(0)
 
     public init(method: MethodDescriptor, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: RPCPeer) {
         self.method = method
@@ -102,14 +104,20 @@ public final class ServerContext: Sendable {
 
     /// Metadata sent in the response header (before the first response message).
     public var responseMetadata: Metadata {
-        get { state.withLock { $0.header } }
-        set { state.withLock { $0.header = newValue } }
+        get { flag(Self.headerSetFlag) ? state.withLock { $0.header } : Metadata() }
+        set {
+            state.withLock { $0.header = newValue }
+            setFlag(Self.headerSetFlag, true)
+        }
     }
 
     /// Metadata sent in the trailer, when the call ends.
     public var trailerMetadata: Metadata {
-        get { state.withLock { $0.trailer } }
-        set { state.withLock { $0.trailer = newValue } }
+        get { flag(Self.trailerSetFlag) ? state.withLock { $0.trailer } : Metadata() }
+        set {
+            state.withLock { $0.trailer = newValue }
+            setFlag(Self.trailerSetFlag, true)
+        }
     }
 
     /// Who the caller was established to be (by the policy engine's authentication step); nil for
@@ -147,16 +155,18 @@ extension ServerContext {
 
     private static let holdsFlag: UInt8 = 1
     private static let heldFlag: UInt8 = 2
+    fileprivate static let headerSetFlag: UInt8 = 4
+    fileprivate static let trailerSetFlag: UInt8 = 8
 
-    private func flag(_ bit: UInt8) -> Bool {
-        trailerFlags.load(ordering: .acquiring) & bit != 0
+    fileprivate func flag(_ bit: UInt8) -> Bool {
+        flags.load(ordering: .acquiring) & bit != 0
     }
 
-    private func setFlag(_ bit: UInt8, _ value: Bool) {
+    fileprivate func setFlag(_ bit: UInt8, _ value: Bool) {
         if value {
-            trailerFlags.bitwiseOr(bit, ordering: .acquiringAndReleasing)
+            flags.bitwiseOr(bit, ordering: .acquiringAndReleasing)
         } else {
-            trailerFlags.bitwiseAnd(~bit, ordering: .acquiringAndReleasing)
+            flags.bitwiseAnd(~bit, ordering: .acquiringAndReleasing)
         }
     }
 }

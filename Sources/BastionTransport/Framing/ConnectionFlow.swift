@@ -108,14 +108,18 @@ struct ConnectionFlow {
 
     /// Writes a message of `size` bytes, which `encode` fills in place, as one MESSAGE frame
     /// (`END_STREAM` when asked), once ``sendsInOneFrame(_:streamWindow:)`` said it goes out at once.
+    /// `then` is a frame without payload to write behind it (an empty OK trailer).
     mutating func writeMessage(
         size: Int,
         streamID: UInt32,
         streamWindow: inout Int,
         endStream: Bool = false,
+        then next: FrameHeader? = nil,
         encode: (UnsafeMutableRawBufferPointer) -> Void
     ) {
-        outbound.writeFrame(.message, flags: endStream ? .endStream : [], streamID: streamID, payloadSize: size, encode: encode)
+        outbound.writeFrame(
+            .message, flags: endStream ? .endStream : [], streamID: streamID, payloadSize: size, then: next, encode: encode
+        )
         streamWindow -= size
         sendWindow -= size
     }

@@ -202,19 +202,27 @@ extension ByteBuffer {
         }
     }
 
-    /// Appends a frame whose payload of `payloadSize` bytes `encode` writes in place.
+    /// Appends a frame whose payload of `payloadSize` bytes `encode` writes in place, and then,
+    /// if given, a frame with no payload (`then`), in the same reservation of room.
     mutating func writeFrame(
         _ type: FrameType,
         flags: FrameFlags = [],
         streamID: UInt32,
         payloadSize: Int,
+        then next: FrameHeader? = nil,
         encode: (UnsafeMutableRawBufferPointer) -> Void
     ) {
         let header = FrameHeader(payloadLength: UInt32(payloadSize), type: type, flags: flags, streamID: streamID)
-        writeWithUnsafeMutableBytes(minimumWritableBytes: FrameHeader.size + payloadSize) { buffer in
+        let end = FrameHeader.size + payloadSize
+        let total = next == nil ? end : end + FrameHeader.size
+        writeWithUnsafeMutableBytes(minimumWritableBytes: total) { buffer in
             header.write(into: buffer)
-            encode(UnsafeMutableRawBufferPointer(rebasing: buffer[FrameHeader.size..<(FrameHeader.size + payloadSize)]))
-            return FrameHeader.size + payloadSize
+            encode(UnsafeMutableRawBufferPointer(rebasing: buffer[FrameHeader.size..<end]))
+            if let next {
+                assert(next.payloadLength == 0, "only a frame without payload can follow")
+                next.write(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            }
+            return total
         }
     }
 
