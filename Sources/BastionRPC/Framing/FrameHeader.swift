@@ -54,15 +54,18 @@ public struct FrameType: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let settings = FrameType(rawValue: 0x0)
-    public static let headers = FrameType(rawValue: 0x1)
-    public static let message = FrameType(rawValue: 0x2)
-    public static let trailers = FrameType(rawValue: 0x3)
-    public static let cancel = FrameType(rawValue: 0x4)
-    public static let windowUpdate = FrameType(rawValue: 0x5)
-    public static let ping = FrameType(rawValue: 0x6)
-    public static let goAway = FrameType(rawValue: 0x7)
-    public static let halfClose = FrameType(rawValue: 0x8)
+    // Computed and inlinable rather than `static let`: a stored static is reached through its
+    // lazy initializer's accessor, a call at every comparison (a frame's type is compared
+    // several times per frame); these fold into constants.
+    @inlinable public static var settings: FrameType { FrameType(rawValue: 0x0) }
+    @inlinable public static var headers: FrameType { FrameType(rawValue: 0x1) }
+    @inlinable public static var message: FrameType { FrameType(rawValue: 0x2) }
+    @inlinable public static var trailers: FrameType { FrameType(rawValue: 0x3) }
+    @inlinable public static var cancel: FrameType { FrameType(rawValue: 0x4) }
+    @inlinable public static var windowUpdate: FrameType { FrameType(rawValue: 0x5) }
+    @inlinable public static var ping: FrameType { FrameType(rawValue: 0x6) }
+    @inlinable public static var goAway: FrameType { FrameType(rawValue: 0x7) }
+    @inlinable public static var halfClose: FrameType { FrameType(rawValue: 0x8) }
 
     /// Whether protocol version 1 defines this type.
     @inlinable
@@ -96,9 +99,9 @@ public struct FrameFlags: OptionSet, Hashable, Sendable {
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// On HEADERS and MESSAGE: the sender sends no more messages on this stream.
-    public static let endStream = FrameFlags(rawValue: 0x1)
+    @inlinable public static var endStream: FrameFlags { FrameFlags(rawValue: 0x1) }
     /// On SETTINGS and PING: this frame answers the peer's.
-    public static let ack = FrameFlags(rawValue: 0x1)
+    @inlinable public static var ack: FrameFlags { FrameFlags(rawValue: 0x1) }
     /// On MESSAGE: the message continues in the next frame of the stream.
-    public static let more = FrameFlags(rawValue: 0x2)
+    @inlinable public static var more: FrameFlags { FrameFlags(rawValue: 0x2) }
 }

@@ -307,8 +307,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         )
         let stream = ServerStream(
             id: id,
-            path: callPath.path,
-            route: route,
+            callPath: callPath,
             context: context,
             eventLoop: eventLoop,
             connection: self,
@@ -324,25 +323,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         // Handed to the connection's task when this read is complete, with the calls that
         // arrived beside it.
         arrivedCalls.append(stream)
-    }
-
-    /// A method path as calls name it, with what the connection needs of it: the path as a
-    /// `String` and as UTF-8, what it names (the router's routes never change), and the method's
-    /// own cap on a call's duration (``MethodDescriptor/maxDuration``) in nanoseconds (`.max`
-    /// when it has none). A class: the connection keeps the last one, and every call's header
-    /// passes one around, at the cost of a reference count rather than a copy of each field.
-    private final class CallPath {
-        let path: String
-        let pathBytes: [UInt8]
-        let route: RPCRouter.Route?
-        let maxNanoseconds: Int64
-
-        init(_ path: String, route: RPCRouter.Route?) {
-            self.path = path
-            self.pathBytes = Array(path.utf8)
-            self.route = route
-            self.maxNanoseconds = route?.method.maxDuration?.clampedNanoseconds ?? .max
-        }
     }
 
     /// Reads a call's header: its path, and into `timeoutMillis` and `metadata` the rest; nil

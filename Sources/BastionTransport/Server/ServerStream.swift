@@ -6,9 +6,10 @@ import Synchronization
 /// handler's task. Fields marked "event loop" are touched only there.
 public final class ServerStream: ServerCallTransport, @unchecked Sendable {
     public let id: UInt32
-    public let path: String
+    let callPath: CallPath
+    public var path: String { callPath.path }
     /// What the router resolved the path to when the call arrived (nil: no such method).
-    public let route: RPCRouter.Route?
+    public var route: RPCRouter.Route? { callPath.route }
     public let context: ServerContext
     let eventLoop: any EventLoop
     /// Strong: a handler task may outlive its connection and still call into it (which then
@@ -62,8 +63,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
 
     init(
         id: UInt32,
-        path: String,
-        route: RPCRouter.Route?,
+        callPath: CallPath,
         context: ServerContext,
         eventLoop: any EventLoop,
         connection: ServerConnectionHandler,
@@ -72,8 +72,7 @@ public final class ServerStream: ServerCallTransport, @unchecked Sendable {
         sendWindow: Int
     ) {
         self.id = id
-        self.path = path
-        self.route = route
+        self.callPath = callPath
         self.context = context
         self.eventLoop = eventLoop
         self.connection = connection
@@ -240,5 +239,24 @@ final class EndedCall: Sendable {
 
     init(_ error: RPCError) {
         self.error = error
+    }
+}
+
+/// A method path as calls name it, with what the connection needs of it: the path as a
+/// `String` and as UTF-8, what it names (the router's routes never change), and the method's
+/// own cap on a call's duration (``MethodDescriptor/maxDuration``) in nanoseconds (`.max`
+/// when it has none). A class: the connection keeps the last one, and every call's header and
+/// stream hold it, at the cost of a reference count rather than a copy of each field.
+final class CallPath: Sendable {
+    let path: String
+    let pathBytes: [UInt8]
+    let route: RPCRouter.Route?
+    let maxNanoseconds: Int64
+
+    init(_ path: String, route: RPCRouter.Route?) {
+        self.path = path
+        self.pathBytes = Array(path.utf8)
+        self.route = route
+        self.maxNanoseconds = route?.method.maxDuration?.clampedNanoseconds ?? .max
     }
 }
