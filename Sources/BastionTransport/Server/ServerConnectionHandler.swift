@@ -78,6 +78,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     @exclusivity(unchecked) private var arrivedCalls = StreamQueue<ServerStream>()
     @exclusivity(unchecked) private var callWaiter: UnsafeContinuation<ServerStream?, Never>?
     @exclusivity(unchecked) private var callsEnded = false
+    /// Whether ``handOverCalls()`` runs again once the event loop has run what is queued.
+    @exclusivity(unchecked) private var handOverScheduled = false
     /// Handler tasks that finished their call and wait for another (``ServerCallSource/runCalls``),
     /// most recent last, and how many may wait at once.
     @exclusivity(unchecked) private var idleCallTasks: [UnsafeContinuation<ServerStream?, Never>] = []
@@ -406,24 +408,47 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
         }
     }
 
-    /// Gives arrived calls to idle handler tasks first, then wakes the connection's task for the
-    /// rest (it starts a task for each), or everyone once the connection closed.
+    /// Hands arrived calls to the tasks that run them: wakes one idle handler task with the
+    /// first call or, with none idle, the connection's task (which starts a task for each call it
+    /// takes); once the connection closed, tells every waiting task.
+    ///
+    /// One task, not one per call: a task that finished its call takes the next one waiting
+    /// itself (``ServerCallSource/runCalls(first:router:logger:)``), so a read that brings sixteen
+    /// calls costs one wake-up instead of sixteen (each a resumption, an executor check and a
+    /// suspension, about 1,000 instructions). Should that task's handler suspend instead, the
+    /// calls still waiting when the event loop next gets here go to another task: the check
+    /// runs behind the woken task's job, in the loop's order.
     private func handOverCalls() {
-        while !idleCallTasks.isEmpty, let stream = arrivedCalls.popFirst() {
-            idleCallTasks.removeLast().resume(returning: stream)
+        if !arrivedCalls.isEmpty {
+            let woke: Bool
+            if let idle = idleCallTasks.popLast() {
+                idle.resume(returning: arrivedCalls.popFirst())
+                woke = true
+            } else if let waiter = callWaiter {
+                callWaiter = nil
+                waiter.resume(returning: arrivedCalls.popFirst())
+                woke = true
+            } else {
+                // Every task is busy, the connection's task included: it takes the calls
+                // itself when it next asks for one, as do tasks that finish theirs.
+                woke = false
+            }
+            if woke, !arrivedCalls.isEmpty, !handOverScheduled, let eventLoop {
+                handOverScheduled = true
+                eventLoop.assumeIsolated().execute {
+                    self.handOverScheduled = false
+                    self.handOverCalls()
+                }
+            }
         }
-        if callsEnded, !idleCallTasks.isEmpty {
+        if callsEnded {
             let idle = idleCallTasks
             idleCallTasks = []
             for task in idle { task.resume(returning: nil) }
-        }
-        guard let waiter = callWaiter else { return }
-        if let stream = arrivedCalls.popFirst() {
-            callWaiter = nil
-            waiter.resume(returning: stream)
-        } else if callsEnded {
-            callWaiter = nil
-            waiter.resume(returning: nil)
+            if arrivedCalls.isEmpty, let waiter = callWaiter {
+                callWaiter = nil
+                waiter.resume(returning: nil)
+            }
         }
     }
 
