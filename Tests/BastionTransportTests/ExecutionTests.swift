@@ -83,6 +83,37 @@ import Testing
     /// The server keeps one deadline timer per connection, at the earliest deadline: a later
     /// call with a shorter timeout must still end at its own deadline, and so must calls after
     /// the timer fired.
+    /// Calls that arrive together are run by one task in turn; when the first one's handler
+    /// waits, the calls behind it go to another task instead of waiting for it.
+    @Test(arguments: pairings)
+    func callsBehindAWaitingHandlerDoNotWaitForIt(handlersOnEventLoop: Bool, callerOnEventLoop: Bool) async throws {
+        try await withEchoServer(configure: { $0.runsHandlersOnEventLoops = handlersOnEventLoop }) { _, port, _ in
+            let connection = try await connect(port: port)
+            let echo = Bastion_Echo_V1_EchoClient(transport: connection)
+            // Calls running at once leave their tasks idle on the server, waiting for the next.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<5 { group.addTask { _ = try await echo.get(EchoRequest { $0.delayMillis = 50 }) } }
+                try await group.waitForAll()
+            }
+            let finished = try await withThrowingTaskGroup(of: String.self) { group in
+                // Started in one turn of the client's loop (when the callers run there), the
+                // calls go out in one write and arrive in one read.
+                for name in ["slow", "a", "b", "c", "d"] {
+                    group.addTask(executorPreference: callerOnEventLoop ? connection.taskExecutor : nil) {
+                        let request = EchoRequest { $0.text = name; $0.delayMillis = name == "slow" ? 1_000 : 0 }
+                        return try await echo.get(request).message.text
+                    }
+                }
+                var order: [String] = []
+                for try await name in group { order.append(name) }
+                return order
+            }
+            #expect(finished.last == "slow")
+            #expect(Set(finished) == ["slow", "a", "b", "c", "d"])
+            await connection.close()
+        }
+    }
+
     @Test func deadlinesOfCallsSharingAConnection() async throws {
         try await withEchoServer { _, port, _ in
             let connection = try await connect(port: port)
