@@ -31,6 +31,25 @@ public protocol ClientTransport: Sendable {
         requestSize: Int,
         encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
     ) async throws(RPCError) -> ClientUnaryResponse
+
+    /// Whether ``startUnary(method:metadata:timeout:requestSize:encodeRequest:continuation:)``
+    /// may be called now (the NIO transport: when the caller runs on the connection's event
+    /// loop). The default answers false.
+    var startsUnaryCallsAtOnce: Bool { get }
+
+    /// Starts a whole unary call at once and resumes `continuation` with its outcome (an
+    /// ``RPCError`` when it fails): ``unary(method:metadata:timeout:requestSize:encodeRequest:)``
+    /// with the caller's continuation instead of one of the transport's own, which spares the
+    /// caller an async frame and the executor check after it. Called only while
+    /// ``startsUnaryCallsAtOnce`` is true; the default resumes with an error.
+    func startUnary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encodeRequest: (UnsafeMutableRawBufferPointer) -> Void,
+        continuation: UnsafeContinuation<ClientUnaryResponse, any Error>
+    )
 }
 
 /// A unary call's encoded response and the metadata around it.
@@ -74,6 +93,19 @@ extension ClientTransport {
         encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
     ) async throws(RPCError) -> ClientUnaryResponse {
         try await unary(method: method, metadata: metadata, timeout: timeout, request: encodedBytes(size: requestSize, encodeRequest))
+    }
+
+    public var startsUnaryCallsAtOnce: Bool { false }
+
+    public func startUnary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encodeRequest: (UnsafeMutableRawBufferPointer) -> Void,
+        continuation: UnsafeContinuation<ClientUnaryResponse, any Error>
+    ) {
+        continuation.resume(throwing: RPCError(code: .internal, message: "this transport does not start unary calls at once"))
     }
 }
 

@@ -67,14 +67,33 @@ public struct RPCClient: Sendable {
         metadata: Metadata = Metadata(),
         options: CallOptions = CallOptions()
     ) async throws(RPCError) -> RPCResponse<Response> {
-        // The transport encodes the request straight into its output when it can.
-        let response = try await transport.unary(
-            method: method,
-            metadata: metadata,
-            timeout: options.timeout,
-            requestSize: request.serializedSize(),
-            encodeRequest: { request.serialize(into: $0) }
-        )
+        // The transport encodes the request straight into its output when it can, and resumes
+        // this function's own continuation when it can start the call at once.
+        let response: ClientUnaryResponse
+        if transport.startsUnaryCallsAtOnce {
+            do {
+                response = try await withUnsafeThrowingContinuation { continuation in
+                    transport.startUnary(
+                        method: method,
+                        metadata: metadata,
+                        timeout: options.timeout,
+                        requestSize: request.serializedSize(),
+                        encodeRequest: { request.serialize(into: $0) },
+                        continuation: continuation
+                    )
+                }
+            } catch {
+                throw Self.rpcError(error)
+            }
+        } else {
+            response = try await transport.unary(
+                method: method,
+                metadata: metadata,
+                timeout: options.timeout,
+                requestSize: request.serializedSize(),
+                encodeRequest: { request.serialize(into: $0) }
+            )
+        }
         return RPCResponse(
             message: try decodeResponse(response.message),
             metadata: response.metadata,
@@ -158,6 +177,7 @@ public struct RPCClient: Sendable {
         return RPCResponse(message: response, metadata: metadata, trailerMetadata: await call.trailerMetadata())
     }
 
+    @usableFromInline
     static func rpcError(_ error: any Error) -> RPCError {
         if let error = error as? RPCError { return error }
         if error is CancellationError { return RPCError(code: .cancelled, message: "the call was cancelled") }

@@ -191,6 +191,27 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         }
     }
 
+    public var startsUnaryCallsAtOnce: Bool { channel.eventLoop.inEventLoop }
+
+    public func startUnary(
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        requestSize: Int,
+        encodeRequest: (UnsafeMutableRawBufferPointer) -> Void,
+        continuation: UnsafeContinuation<ClientUnaryResponse, any Error>
+    ) {
+        let handler = self.handler.value  // on the event loop, as startsUnaryCallsAtOnce said
+        do {
+            let stream = try handler.startUnary(
+                path: method.path, metadata: metadata, timeout: timeout, requestSize: requestSize, encode: encodeRequest
+            )
+            handler.awaitUnary(stream, continuation)
+        } catch {
+            continuation.resume(throwing: error)
+        }
+    }
+
     /// Closes the connection; calls in flight fail with UNAVAILABLE.
     public func close() async {
         try? await channel.close()
