@@ -452,9 +452,9 @@ import Testing
                 #expect(challenge.factors.map(\.kind) == ["recovery-codes"])
                 return (RecoveryCodes.factorID, aliceCodes[0])
             }
-            #expect(try await store.withReadTransaction { txn in try txn.get(AuthService.users, "alice") } == nil)
+            #expect(try store.withReadTransaction { txn in try txn.get(AuthService.users, "alice") } == nil)
             #expect(
-                try await store.withReadTransaction { txn in
+                try store.withReadTransaction { txn in
                     try txn.scan(TwoFactorService.factors, .prefix(KeyPrefix("alice")))
                 }.isEmpty
             )

@@ -1,4 +1,4 @@
-public import BastionProtobuf
+import BastionProtobuf
 
 extension Bastion_Policy_V1_MethodPolicy {
     /// Decodes a policy the code generator embedded as bytes; they were encoded by the generator

@@ -260,7 +260,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, FrameOutput {
             if let timeout {
                 header.timeoutMillis = UInt64(max(1, (timeout / .milliseconds(1)).rounded(.up)))
                 // The server ends the call at its deadline; this is the client's own guard.
-                stream.deadlineTimer = eventLoop.scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
+                stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) { [weak self] in
                     guard let self, self.streams[id] === stream else { return }
                     self.flow.outbound.writeFrame(.cancel, streamID: id, payload: EmptyCollection())
                     self.end(stream, CallOutcome(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))

@@ -1,5 +1,5 @@
 import BastionProtobuf
-public import BastionRPC
+import BastionRPC
 import NIOCore
 
 /// One client call: the bridge between the caller's task and the connection handler (on the

@@ -2,7 +2,7 @@ import BastionProtobuf
 import BastionRPC
 import BastionTLS
 import Logging
-public import NIOCore
+import NIOCore
 
 #if canImport(Glibc)
     import Glibc
