@@ -17,15 +17,52 @@ import Testing
         }
     }
 
+    /// Forwards the connection's async one-step calls but not its caller-continuation start, so
+    /// that `RPCClient` awaits the transport's own `unary`, which on the event loop encodes the
+    /// request in place.
+    struct AwaitingTransport: ClientTransport {
+        let connection: BastionClientConnection
+
+        func openCall(method: MethodDescriptor, metadata: Metadata, timeout: Duration?) async throws(RPCError) -> any ClientCallTransport {
+            try await connection.openCall(method: method, metadata: metadata, timeout: timeout)
+        }
+
+        func unary(method: MethodDescriptor, metadata: Metadata, timeout: Duration?, request: [UInt8]) async throws(RPCError) -> ClientUnaryResponse {
+            try await connection.unary(method: method, metadata: metadata, timeout: timeout, request: request)
+        }
+
+        func unary(
+            method: MethodDescriptor,
+            metadata: Metadata,
+            timeout: Duration?,
+            requestSize: Int,
+            encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
+        ) async throws(RPCError) -> ClientUnaryResponse {
+            try await connection.unary(method: method, metadata: metadata, timeout: timeout, requestSize: requestSize, encodeRequest: encodeRequest)
+        }
+    }
+
+    /// The client paths: the connection's one-step call from another thread and from its event
+    /// loop (where the caller's continuation is resumed), its awaited one-step call on the loop,
+    /// and the protocol's stepwise default.
     enum Path: String, CaseIterable, CustomTestStringConvertible {
-        case oneStep, stepwise
+        case oneStep, oneStepOnLoop, awaitedOnLoop, stepwise
 
         var testDescription: String { rawValue }
 
         func client(_ connection: BastionClientConnection) -> RPCClient {
             switch self {
-            case .oneStep: RPCClient(transport: connection)
+            case .oneStep, .oneStepOnLoop: RPCClient(transport: connection)
+            case .awaitedOnLoop: RPCClient(transport: AwaitingTransport(connection: connection))
             case .stepwise: RPCClient(transport: StepwiseTransport(connection: connection))
+            }
+        }
+
+        /// Runs `body` where this path's calls are made from.
+        func run(on connection: BastionClientConnection, _ body: () async throws -> Void) async throws {
+            switch self {
+            case .oneStep, .stepwise: try await body()
+            case .oneStepOnLoop, .awaitedOnLoop: try await withTaskExecutorPreference(connection.taskExecutor) { try await body() }
             }
         }
     }
@@ -74,31 +111,33 @@ import Testing
             let connection = try await connect(port: port)
             let client = path.client(connection)
             let request = EchoRequest { $0.text = "x" }
-            _ = await expectError(.internal, containing: "more than one response") {
-                let _: RPCResponse<EchoResponse> = try await client.unary(Self.twoResponses, request: request)
-            }
-            _ = await expectError(.internal, containing: "without a response message") {
-                let _: RPCResponse<EchoResponse> = try await client.unary(Self.noResponse, request: request)
-            }
-            let error = await expectError(.permissionDenied, containing: "not yours") {
-                let _: RPCResponse<EchoResponse> = try await client.unary(Self.failsWithMetadata, request: request)
-            }
-            #expect(error?.metadata["why"] == "owner")
-            _ = await expectError(.unimplemented, containing: "not implemented") {
-                let _: RPCResponse<EchoResponse> = try await client.unary(
-                    MethodDescriptor(service: "test.Raw", method: "Missing", kind: .unary),
-                    request: request
+            try await path.run(on: connection) {
+                _ = await expectError(.internal, containing: "more than one response") {
+                    let _: RPCResponse<EchoResponse> = try await client.unary(Self.twoResponses, request: request)
+                }
+                _ = await expectError(.internal, containing: "without a response message") {
+                    let _: RPCResponse<EchoResponse> = try await client.unary(Self.noResponse, request: request)
+                }
+                let error = await expectError(.permissionDenied, containing: "not yours") {
+                    let _: RPCResponse<EchoResponse> = try await client.unary(Self.failsWithMetadata, request: request)
+                }
+                #expect(error?.metadata["why"] == "owner")
+                _ = await expectError(.unimplemented, containing: "not implemented") {
+                    let _: RPCResponse<EchoResponse> = try await client.unary(
+                        MethodDescriptor(service: "test.Raw", method: "Missing", kind: .unary),
+                        request: request
+                    )
+                }
+                // The connection still carries calls, with metadata both ways.
+                let response: RPCResponse<EchoResponse> = try await client.unary(
+                    Bastion_Echo_V1_Echo.Method.get,
+                    request: EchoRequest { $0.text = "after" },
+                    metadata: metadata([("echo-k", "v")])
                 )
+                #expect(response.message.text == "after")
+                #expect(response.metadata["echo-k"] == "v")
+                #expect(response.trailerMetadata["echo-k"] == "v")
             }
-            // The connection still carries calls, with metadata both ways.
-            let response: RPCResponse<EchoResponse> = try await client.unary(
-                Bastion_Echo_V1_Echo.Method.get,
-                request: EchoRequest { $0.text = "after" },
-                metadata: metadata([("echo-k", "v")])
-            )
-            #expect(response.message.text == "after")
-            #expect(response.metadata["echo-k"] == "v")
-            #expect(response.trailerMetadata["echo-k"] == "v")
             await connection.close()
         }
     }
@@ -108,16 +147,18 @@ import Testing
         try await withEchoServer { _, port, _ in
             let connection = try await connect(port: port)
             let client = path.client(connection)
-            _ = await expectError(.deadlineExceeded, containing: "deadline") {
-                let _: RPCResponse<EchoResponse> = try await client.unary(
-                    Bastion_Echo_V1_Echo.Method.get,
-                    request: EchoRequest { $0.delayMillis = 2000 },
-                    options: CallOptions(timeout: .milliseconds(100))
-                )
-            }
-            await connection.close()
-            _ = await expectError(.unavailable, containing: "closed") {
-                let _: RPCResponse<EchoResponse> = try await client.unary(Bastion_Echo_V1_Echo.Method.get, request: EchoRequest())
+            try await path.run(on: connection) {
+                _ = await expectError(.deadlineExceeded, containing: "deadline") {
+                    let _: RPCResponse<EchoResponse> = try await client.unary(
+                        Bastion_Echo_V1_Echo.Method.get,
+                        request: EchoRequest { $0.delayMillis = 2000 },
+                        options: CallOptions(timeout: .milliseconds(100))
+                    )
+                }
+                await connection.close()
+                _ = await expectError(.unavailable, containing: "closed") {
+                    let _: RPCResponse<EchoResponse> = try await client.unary(Bastion_Echo_V1_Echo.Method.get, request: EchoRequest())
+                }
             }
         }
     }

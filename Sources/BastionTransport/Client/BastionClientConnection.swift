@@ -175,16 +175,15 @@ public final class BastionClientConnection: ClientTransport, Sendable {
         requestSize: Int,
         encodeRequest: (UnsafeMutableRawBufferPointer) -> Void
     ) async throws(RPCError) -> ClientUnaryResponse {
-        guard channel.eventLoop.inEventLoop else {
+        guard startsUnaryCallsAtOnce else {
             return try await unary(method: method, metadata: metadata, timeout: timeout, request: encodedBytes(size: requestSize, encodeRequest))
         }
-        let handler = self.handler
         do {
-            let stream = try handler.value.startUnary(
-                path: method.path, metadata: metadata, timeout: timeout, requestSize: requestSize, encode: encodeRequest
-            )
             return try await withUnsafeThrowingContinuation { continuation in
-                handler.value.awaitUnary(stream, continuation)
+                startUnary(
+                    method: method, metadata: metadata, timeout: timeout, requestSize: requestSize,
+                    encodeRequest: encodeRequest, continuation: continuation
+                )
             }
         } catch {
             throw ClientStream.rpcError(error)
