@@ -41,7 +41,8 @@ extension ServerCallSource {
     /// 3,500 instructions). A task that was cancelled (its call's deadline or a CANCEL) ends after
     /// that call, since cancellation cannot be undone; so does one that finds enough tasks idle,
     /// or the connection closed. Handlers that do not run on the connection's event loop get a
-    /// task per call, as before.
+    /// task per call, as before. Between calls it takes those already waiting itself: the calls of
+    /// one read wake one task (``ServerConnectionHandler``'s hand-over).
     ///
     /// It calls the router itself, not a closure: with ``RPCRouter/handle(route:path:transport:context:onUnexpectedError:)``
     /// inlined here, one `await` stands between this loop and the method's handler.

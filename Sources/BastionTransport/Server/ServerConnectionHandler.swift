@@ -587,11 +587,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
     /// the frames go out with the next flush, which gathers every response of this event-loop turn.
     func send(_ stream: ServerStream, header: Metadata?, message: [UInt8]?, trailer: RPCCallTrailer?) -> SendPoll {
         if let ended = stream.ended { return .failed(ended.error) }
-        var response: RPCResponseHeader?
-        if let header {
-            response = RPCResponseHeader()
-            response!.metadata = header.entries
-        }
+        let response = header.map(Self.responseHeader)
         if stream.pendingSends.isEmpty {
             // Nothing waits before it (the usual case): written at once, without a queue entry.
             if let response {
@@ -661,9 +657,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, FrameOutput {
 
     private func writeResponseHeader(_ header: Metadata?, on stream: ServerStream) {
         guard let header else { return }
+        flow.outbound.writeFrame(.headers, streamID: stream.id, message: Self.responseHeader(header))
+    }
+
+    private static func responseHeader(_ metadata: Metadata) -> RPCResponseHeader {
         var response = RPCResponseHeader()
-        response.metadata = header.entries
-        flow.outbound.writeFrame(.headers, streamID: stream.id, message: response)
+        response.metadata = metadata.entries
+        return response
     }
 
     /// Ends the call with the OK trailer. With no trailer metadata it is a frame header alone.
