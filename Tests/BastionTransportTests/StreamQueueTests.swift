@@ -40,4 +40,28 @@ import Testing
         #expect(queue.popFirst() == 3)
         #expect(queue.last == nil)
     }
+
+    /// A popped element is let go at once, wherever it waited: a connection's queue of calls
+    /// must not keep finished calls alive.
+    @Test func releasesWhatItPops() {
+        final class Marker {}
+        var queue = StreamQueue<Marker>()
+        var watched: [Weak] = []
+        for _ in 0..<10 {
+            let marker = Marker()
+            watched.append(Weak(marker))
+            queue.append(marker)
+        }
+        for index in 0..<10 {
+            #expect(queue.popFirst() != nil)
+            #expect(watched[index].object == nil)
+            if index + 1 < 10 { #expect(watched[index + 1].object != nil) }
+        }
+        #expect(queue.isEmpty)
+    }
+
+    private struct Weak {
+        weak var object: AnyObject?
+        init(_ object: AnyObject) { self.object = object }
+    }
 }
