@@ -162,20 +162,40 @@ struct BenchCommand: AsyncParsableCommand {
 }
 
 /// One caller's measurements: latencies in nanoseconds, counts.
+///
+/// Latencies wait in a small buffer and go into the histogram a batch at a time. Each caller's
+/// histogram covers up to a minute at three significant digits (about 220 KiB of counts), and
+/// 64 of them do not stay in the cache: recorded one per call, the histogram's cache misses were
+/// about 6% of the client's time with 64 callers of 16 B (perf, cpu-clock samples). A batch
+/// touches the same few lines of counts over and over.
 struct CallerResult: Sendable {
-    var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private(set) var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private var unrecorded: [UInt64] = []
     var calls = 0
     var messages = 0
     var errors = 0
 
+    static let batch = 256
+
     mutating func record(_ latency: Duration, messages: Int) {
         let (seconds, attoseconds) = latency.components
-        _ = latencies.record(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+        if unrecorded.capacity == 0 { unrecorded.reserveCapacity(Self.batch) }
+        unrecorded.append(UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+        if unrecorded.count == Self.batch { recordBuffered() }
         calls += 1
         self.messages += messages
     }
 
+    /// Moves the buffered latencies into the histogram.
+    mutating func recordBuffered() {
+        for latency in unrecorded { _ = latencies.record(latency) }
+        unrecorded.removeAll(keepingCapacity: true)
+    }
+
     mutating func merge(_ other: CallerResult) {
+        var other = other
+        other.recordBuffered()
+        recordBuffered()
         latencies.add(other.latencies)
         calls += other.calls
         messages += other.messages
